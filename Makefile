@@ -1,0 +1,37 @@
+# Top-level commands; see README.md.
+#   make          build build/qemu-system-x86_64 (configuring first if needed)
+#   make check    build, then run every test; the last line counts them
+#   make demo     boot Linux on our QEMU and show what it says
+# QEMU itself is built by ninja in build/, configured by ./configure.
+
+NINJA ?= ninja
+QEMU := build/qemu-system-x86_64
+
+.PHONY: all check demo configure clean distclean FORCE
+
+all: $(QEMU)
+
+build/build.ninja:
+	./configure
+
+# ninja knows what is out of date; always ask it.  prepare-source
+# refreshes the overlay first (links for files added since).
+$(QEMU): build/build.ninja FORCE
+	scripts/prepare-source.sh
+	$(NINJA) -C build qemu-system-x86_64
+	scripts/link-firmware.sh
+
+configure:
+	./configure
+
+check: $(QEMU)
+	tests/run-all.sh
+
+demo: $(QEMU)
+	scripts/demo.sh
+
+clean:
+	$(NINJA) -C build clean
+
+distclean:
+	rm -rf build qemu

@@ -1,0 +1,54 @@
+#!/bin/bash
+# Build a busybox initramfs for the Linux tests and the demo.
+#   mk-initramfs.sh OUT.cpio.gz LINUX_TREE MODULE...
+# The image holds Debian's static busybox, our /init
+# (tests/linux/init), the report patterns, and the named kernel
+# modules with everything they depend on, decompressed and listed in
+# load order in /etc/modules.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/pins.sh"
+
+out=$1 tree=$2
+shift 2
+moddir=$tree/lib/modules/$LINUX_KVER
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,lib/modules}
+cp /bin/busybox "$root/bin/busybox"
+install -m 755 "$top/tests/linux/init" "$root/init"
+cp "$top/tests/linux/report-patterns" "$root/etc/report-patterns"
+
+# modules.dep lists a module's dependencies deepest last; load those
+# first, each once.
+declare -A seen=()
+order=()
+add_module() {
+    local rel=$1 line dep
+    [ -n "${seen[$rel]:-}" ] && return
+    seen[$rel]=1
+    line=$(grep -m1 "^$rel:" "$moddir/modules.dep") || {
+        echo "mk-initramfs: $rel not in modules.dep" >&2; exit 1; }
+    for dep in $(echo "${line#*:}" | tr ' ' '\n' | tac); do
+        add_module "$dep"
+    done
+    order+=("$rel")
+}
+for m in "$@"; do
+    rel=$(grep -m1 -E "(^|/)$m\.ko(\.xz)?:" "$moddir/modules.dep" |
+          cut -d: -f1) || true
+    [ -n "$rel" ] || { echo "mk-initramfs: no module $m" >&2; exit 1; }
+    add_module "$rel"
+done
+for rel in "${order[@]}"; do
+    name=$(basename "$rel" .ko.xz)
+    xz -dc "$moddir/$rel" > "$root/lib/modules/$name.ko"
+    echo "$name" >> "$root/etc/modules"
+done
+touch "$root/etc/modules"
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) |
+    gzip -1 > "$out.tmp"
+mv "$out.tmp" "$out"

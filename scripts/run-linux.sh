@@ -1,0 +1,58 @@
+#!/bin/bash
+# Boot the pinned Debian kernel with our initramfs on build/'s QEMU.
+#   run-linux.sh [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"] -- QEMU-ARG...
+# The QEMU arguments choose the machine (CPU model, IOMMU line, ...).
+# The whole serial console goes to LOG (default build/linux/console.log),
+# QEMU's stderr to LOG.stderr;
+# the guest's report (lines "qa: ...") is printed.  Exits non-zero if
+# QEMU does not finish within the timeout or the guest gave no report.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/pins.sh"
+
+timeout=300
+log=$top/build/linux/console.log
+append=
+while getopts t:o:a: opt; do
+    case $opt in
+    t) timeout=$OPTARG ;;
+    o) log=$OPTARG ;;
+    a) append=$OPTARG ;;
+    *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+
+qemu=$top/build/qemu-system-x86_64
+[ -x "$qemu" ] || { echo "run-linux: $qemu missing; run make" >&2; exit 1; }
+tree=$("$here/fetch-linux.sh")
+mkdir -p "$top/build/linux" "$(dirname "$log")"
+initrd=$top/build/linux/initramfs.cpio.gz
+"$here/mk-initramfs.sh" "$initrd" "$tree" kvm-amd
+
+rc=0
+timeout --foreground -k 5 "$timeout" "$qemu" \
+    -display none -vga none -nic none -no-reboot -m 1G \
+    -serial "file:$log" -monitor none \
+    -kernel "$tree/boot/vmlinuz-$LINUX_KVER" -initrd "$initrd" \
+    -append "console=ttyS0 panic=-1 quiet $append" \
+    "$@" 2> "$log.stderr" || rc=$?
+# QEMU's own messages (e.g. the CPUID features TCG cannot offer) stay in
+# $log.stderr unless something went wrong.
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+    echo "run-linux: QEMU did not finish in ${timeout}s; console in $log" >&2
+    tail -n 20 "$log" | sed 's/^/  | /' >&2
+    exit 1
+fi
+if [ $rc != 0 ]; then
+    echo "run-linux: QEMU exited with status $rc; console in $log" >&2
+    grep -v "TCG doesn't support requested feature" "$log.stderr" >&2
+    exit 1
+fi
+if ! grep -q '^qa: ----- end -----' "$log"; then
+    echo "run-linux: the guest gave no report; last console lines:" >&2
+    tail -n 20 "$log" | sed 's/^/  | /' >&2
+    exit 1
+fi
+tr -d '\r' < "$log" | sed -n 's/^qa: //p'

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Linux smoke boot: Debian's 6.12 kernel on our QEMU, with the AMD IOMMU
+# doing interrupt remapping, reaches userspace, loads kvm_amd, reports.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+
+log=$top/build/linux/smoke-console.log
+start=$SECONDS
+if ! out=$("$top/scripts/run-linux.sh" -t 240 -o "$log" \
+           -a "qa.kvm_amd=avic=1" -- \
+           -M q35 -accel tcg -cpu EPYC-Genoa,+svm -smp 2 \
+           -device amd-iommu,intremap=on,xtsup=on 2>&1); then
+    echo "$out" | sed 's/^/# /'
+    echo "not ok 1 - linux boots to userspace and reports"
+    exit 1
+fi
+echo "ok 1 - linux boots to userspace and reports ($((SECONDS - start)) s)"
+echo "$out" | sed 's/^/# /'
+
+n=1
+expect() {
+    n=$((n + 1))
+    if echo "$out" | grep -qF -- "$1"; then
+        echo "ok $n - guest says: $1"
+    else
+        echo "not ok $n - guest says: $1"
+    fi
+}
+expect "AMD-Vi: Interrupt remapping enabled"
+expect "AMD-Vi: X2APIC enabled"
+expect "module kvm-amd loaded"

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Run every test we have and count the results.  Each group prints TAP
+# ("ok N name", "not ok N name", "# SKIP"/"# TODO" directives); a group
+# that exits non-zero without reporting a failure counts as one more
+# failure.  The last line is "N passed, N failed, N skipped".
+#
+# Groups (a new group is one more line in the list below):
+#   style   QEMU's checkpatch.pl over our C files and patches
+#   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
+#   linux   Debian's Linux booted on our QEMU (tests/linux/*.sh)
+#
+# TESTS="qtest" limits the run to the named groups.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+groups=(
+    "style  tests/checkpatch.sh"
+    "qtest  tests/qtest/run-qtests.sh"
+    "linux  tests/linux/smoke.sh"
+)
+
+passed=0 failed=0 skipped=0
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+for g in "${groups[@]}"; do
+    read -r name cmd <<< "$g"
+    case " ${TESTS:-$name} " in *" $name "*) ;; *) continue ;; esac
+    echo "# ---- $name: $cmd"
+    start=$SECONDS
+    $cmd > >(tee "$results") 2>&1
+    rc=$?
+    wait
+    p=$(grep -cE '^ok ' "$results" | head -1)
+    s=$(grep -cE '^ok .*# *(SKIP|TODO)' "$results" | head -1)
+    f=$(grep -cE '^not ok ' "$results" | head -1)
+    t=$(grep -cE '^not ok .*# *TODO' "$results" | head -1)
+    p=$((p - s)) f=$((f - t)) s=$((s + t))
+    if [ $rc != 0 ] && [ "$f" = 0 ]; then
+        echo "not ok - $name: '$cmd' exited with status $rc"
+        f=1
+    fi
+    echo "# ---- $name: $p passed, $f failed, $s skipped in $((SECONDS - start)) s"
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
