@@ -6,7 +6,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-machine=(-M q35 -accel tcg -cpu EPYC-Genoa,+svm -smp 2
+machine=(-M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2
          -device amd-iommu,intremap=on,xtsup=on)
 
 echo "demo: booting Linux $(. "$top/scripts/pins.sh"; echo "$LINUX_KVER")" \

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Linux smoke boot: Debian's 6.12 kernel on our QEMU, with the AMD IOMMU
-# doing interrupt remapping, reaches userspace, loads kvm_amd, reports.
+# doing interrupt remapping and a CPU offering AVIC and x2AVIC, reaches
+# userspace, loads kvm_amd avic=1 and reports what it enabled.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -8,7 +9,7 @@ log=$top/build/linux/smoke-console.log
 start=$SECONDS
 if ! out=$("$top/scripts/run-linux.sh" -t 240 -o "$log" \
            -a "qa.kvm_amd=avic=1" -- \
-           -M q35 -accel tcg -cpu EPYC-Genoa,+svm -smp 2 \
+           -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2 \
            -device amd-iommu,intremap=on,xtsup=on 2>&1); then
     echo "$out" | sed 's/^/# /'
     echo "not ok 1 - linux boots to userspace and reports"
@@ -29,3 +30,6 @@ expect() {
 expect "AMD-Vi: Interrupt remapping enabled"
 expect "AMD-Vi: X2APIC enabled"
 expect "module kvm-amd loaded"
+expect "kvm_amd: AVIC enabled"
+expect "kvm_amd: x2AVIC enabled"
+expect "/sys/module/kvm_amd/parameters/avic = Y"
