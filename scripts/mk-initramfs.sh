@@ -1,15 +1,23 @@
 #!/bin/bash
 # Build a busybox initramfs for the Linux tests and the demo.
-#   mk-initramfs.sh OUT.cpio.gz LINUX_TREE MODULE...
+#   mk-initramfs.sh [-b PROGRAM]... OUT.cpio.gz LINUX_TREE MODULE...
 # The image holds Debian's static busybox, our /init
-# (tests/linux/init), the report patterns, and the named kernel
-# modules with everything they depend on, decompressed and listed in
-# load order in /etc/modules.
+# (tests/linux/init), the report patterns, the static PROGRAMs (in
+# /bin), and the named kernel modules with everything they depend on,
+# decompressed and listed in load order in /etc/modules.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/pins.sh"
 
+bins=()
+while getopts b: opt; do
+    case $opt in
+    b) bins+=("$OPTARG") ;;
+    *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
 out=$1 tree=$2
 shift 2
 moddir=$tree/lib/modules/$LINUX_KVER
@@ -18,6 +26,9 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
+for b in "${bins[@]}"; do
+    cp "$b" "$root/bin/"
+done
 install -m 755 "$top/tests/linux/init" "$root/init"
 cp "$top/tests/linux/report-patterns" "$root/etc/report-patterns"
 

@@ -29,7 +29,16 @@ qemu=$top/build/qemu-system-x86_64
 tree=$("$here/fetch-linux.sh")
 mkdir -p "$top/build/linux" "$(dirname "$log")"
 initrd=$top/build/linux/initramfs.cpio.gz
-"$here/mk-initramfs.sh" "$initrd" "$tree" kvm-amd
+# Our static programs for the L1 guest (tests/linux/*.c).
+progs=()
+for src in "$top"/tests/linux/*.c; do
+    prog=$top/build/linux/$(basename "$src" .c)
+    if [ ! -x "$prog" ] || [ "$src" -nt "$prog" ]; then
+        gcc -static -O2 -pthread -Wall -Werror -o "$prog" "$src"
+    fi
+    progs+=(-b "$prog")
+done
+"$here/mk-initramfs.sh" "${progs[@]}" "$initrd" "$tree" kvm-amd
 
 rc=0
 timeout --foreground -k 5 "$timeout" "$qemu" \
