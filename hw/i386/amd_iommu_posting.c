@@ -26,7 +26,9 @@
 #include "qemu/int128.h"
 #include "qemu/atomic128.h"
 #include "qemu/log.h"
+#include "qemu/rcu.h"
 #include "system/dma.h"
+#include "system/memory.h"
 #include "system/address-spaces.h"
 #include "hw/i386/amd-avic-bits.h"
 #include "hw/i386/amd-avic-doorbell.h"
@@ -52,29 +54,38 @@ static Int128 amdvi_ga_load16(void *p)
 /*
  * Read the 16-byte IRTE at @addr as one unit when it is in RAM (the
  * table is 64-byte and the entry 16-byte aligned); fall back to an
- * ordinary DMA read otherwise, as upstream always did.
+ * ordinary DMA read otherwise, as upstream always did.  A read needs
+ * no mapping reference or dirty logging: the RCU critical section
+ * keeps the RAM block alive while we load from it.
  */
 bool amdvi_ga_read_irte(hwaddr addr, uint64_t *lo, uint64_t *hi)
 {
+    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
     union {
         Int128 v;
         uint64_t q[2];
     } u;
-    void *p = NULL;
 
     if (!(addr & (AMD_IOMMU_IRTE_GA_SIZE - 1))) {
-        p = amdvi_ga_map_ram(addr, AMD_IOMMU_IRTE_GA_SIZE, false);
-    }
-    if (p) {
-        u.v = amdvi_ga_load16(p);
-        amdvi_ga_unmap_ram(p, AMD_IOMMU_IRTE_GA_SIZE, false);
-    } else {
-        trace_amdvi_ga_irte_read_slow(addr);
-        if (dma_memory_read(&address_space_memory, addr, u.q, sizeof(u.q),
-                            MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
-            return false;
+        MemoryRegion *mr;
+        hwaddr xlat, len = AMD_IOMMU_IRTE_GA_SIZE;
+
+        RCU_READ_LOCK_GUARD();
+        mr = address_space_translate(&address_space_memory, addr, &xlat,
+                                     &len, false, attrs);
+        if (len == AMD_IOMMU_IRTE_GA_SIZE &&
+            memory_access_is_direct(mr, false, attrs)) {
+            u.v = amdvi_ga_load16((char *)memory_region_get_ram_ptr(mr) +
+                                  xlat);
+            goto done;
         }
     }
+    trace_amdvi_ga_irte_read_slow(addr);
+    if (dma_memory_read(&address_space_memory, addr, u.q, sizeof(u.q),
+                        attrs) != MEMTX_OK) {
+        return false;
+    }
+done:
     *lo = le64_to_cpu(u.q[0]);
     *hi = le64_to_cpu(u.q[1]);
     return true;

@@ -28,4 +28,5 @@ expect() {
 }
 expect "AMD-Vi: Interrupt remapping enabled"
 expect "AMD-Vi: X2APIC enabled"
+expect "AMD-Vi: Virtual APIC enabled"
 expect "module kvm-amd loaded"

@@ -719,6 +719,45 @@ static void test_invalidation(void)
     ga_stop(&t);
 }
 
+/* ------------------------------------------------------------------ */
+/* Measurement (only with AMD_IOMMU_GA_BENCH=N in the environment)    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * N remapped-mode interrupts, then N posted ones (IsRun = 1: IRR bit
+ * and doorbell), then N posted ones that log (IsRun = 0, GALogIntr = 1),
+ * all from edu through the same IOMMU in one QEMU.  Run QEMU under
+ * callgrind with --dump-after=amdvi_mem_ir_write to get one profile
+ * per interrupt (docs/specs/amd-iommu-ga.rst, "Cost").
+ */
+static void test_bench(void)
+{
+    int n = atoi(g_getenv("AMD_IOMMU_GA_BENCH"));
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU);
+    edu_set_irte(&t, 1);
+    write_irte_remapped(&t, 1, 1, 0x61);
+    for (int i = 0; i < n; i++) {
+        edu_fire(&t);
+    }
+    write_irte_guest(&t, 1, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_IS_RUN, .dest = 1, .vector = VEC_A,
+        .backing = PAGE_A });
+    for (int i = 0; i < n; i++) {
+        edu_fire(&t);
+    }
+    write_irte_guest(&t, 1, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1, .tag = 1,
+        .vector = VEC_A, .backing = PAGE_A });
+    for (int i = 0; i < n; i++) {
+        edu_fire(&t);
+    }
+    g_assert_cmpuint(ga_counter(&t, "ga-posted"), ==, 2 * n);
+    g_assert_cmpuint(ga_counter(&t, "ga-log-entries"), ==, n);
+    ga_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -736,5 +775,8 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-iommu-ga/gappi", test_gappi);
     qtest_add_func("/amd-iommu-ga/errors", test_errors);
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
+    if (g_getenv("AMD_IOMMU_GA_BENCH")) {
+        qtest_add_func("/amd-iommu-ga/bench", test_bench);
+    }
     return g_test_run();
 }
