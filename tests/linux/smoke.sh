@@ -29,6 +29,7 @@ expect() {
 }
 expect "AMD-Vi: Interrupt remapping enabled"
 expect "AMD-Vi: X2APIC enabled"
+expect "AMD-Vi: Virtual APIC enabled"
 expect "module kvm-amd loaded"
 expect "kvm_amd: AVIC enabled"
 expect "kvm_amd: x2AVIC enabled"

@@ -73,6 +73,20 @@
 #define AMD_IOMMU_MMIO_GALOG_HEAD       0x2040
 #define AMD_IOMMU_MMIO_GALOG_TAIL       0x2048
 
+/*
+ * XT interrupt control registers (0x170/0x178/0x180), used instead of
+ * the MSI capability when Control.IntCapXTEn = 1: physical or logical
+ * destination mode, a 32-bit destination ID in two pieces, a vector.
+ * Linux masks one by writing 0.
+ */
+#define AMD_IOMMU_XT_INT_DM             AMD_AVIC_BIT(2)
+#define AMD_IOMMU_XT_INT_DEST_LO_SHIFT  8       /* Destination[23:0] */
+#define AMD_IOMMU_XT_INT_DEST_LO_MASK   AMD_AVIC_MASK(31, 8)
+#define AMD_IOMMU_XT_INT_VECTOR_SHIFT   32
+#define AMD_IOMMU_XT_INT_VECTOR_MASK    AMD_AVIC_MASK(39, 32)
+#define AMD_IOMMU_XT_INT_DEST_HI_SHIFT  56      /* Destination[31:24] */
+#define AMD_IOMMU_XT_INT_DEST_HI_MASK   AMD_AVIC_MASK(63, 56)
+
 /* Base registers of the rings: address bits 51:12, size code 59:56. */
 #define AMD_IOMMU_RING_BASE_MASK        AMD_AVIC_MASK(51, 12)
 #define AMD_IOMMU_RING_LEN_SHIFT        56
@@ -94,6 +108,7 @@
 #define AMD_IOMMU_CTRL_GAINT_EN         AMD_AVIC_BIT(29)
 #define AMD_IOMMU_CTRL_XT_EN            AMD_AVIC_BIT(50)
 #define AMD_IOMMU_CTRL_INTCAPXT_EN      AMD_AVIC_BIT(51)
+#define AMD_IOMMU_CTRL_IRTCACHE_DIS     AMD_AVIC_BIT(59)
 /* GAPPI enable, as Linux's GAPPI RFC (v3, July 2026) programs it. */
 #define AMD_IOMMU_CTRL_GAPPI_EN         AMD_AVIC_BIT(55)
 
@@ -153,6 +168,20 @@
 #define AMD_IOMMU_EVT_ILLEGAL_COMMAND_ERROR     0x5
 #define AMD_IOMMU_EVT_COMMAND_HW_ERROR          0x6
 
+/*
+ * IO_PAGE_FAULT flags, as bits of the event's first quadword (DW1
+ * bits 27:16).  I = 1 marks an interrupt request; the AMD IOMMU logs
+ * interrupt remapping faults this way, with the MSI address (or, for
+ * a failed write the IOMMU made itself, that write's address).
+ */
+#define AMD_IOMMU_EVT_DEVID_MASK        AMD_AVIC_MASK(15, 0)
+#define AMD_IOMMU_EVT_IOPF_I            AMD_AVIC_BIT(51)    /* interrupt */
+#define AMD_IOMMU_EVT_IOPF_PR           AMD_AVIC_BIT(52)    /* present */
+#define AMD_IOMMU_EVT_IOPF_RW           AMD_AVIC_BIT(53)    /* write */
+#define AMD_IOMMU_EVT_IOPF_PE           AMD_AVIC_BIT(54)    /* permission */
+#define AMD_IOMMU_EVT_IOPF_RZ           AMD_AVIC_BIT(55)    /* reserved bit */
+#define AMD_IOMMU_EVT_IOPF_TR           AMD_AVIC_BIT(56)    /* translation */
+
 /* ------------------------------------------------------------------ */
 /* AMD IOMMU: device table entry (32 bytes; quadword index, bit)      */
 /* ------------------------------------------------------------------ */
@@ -202,10 +231,11 @@
 /* Low quadword, GuestMode = 1 (guest virtual APIC). */
 #define AMD_IOMMU_IRTE_LO_GA_LOG_INTR   AMD_AVIC_BIT(2)
 #define AMD_IOMMU_IRTE_LO_GAPPI_DIS     AMD_AVIC_BIT(5)
+#define AMD_IOMMU_IRTE_LO_GA_RSVD       AMD_AVIC_MASK(4, 3)
 #define AMD_IOMMU_IRTE_LO_IS_RUN        AMD_AVIC_BIT(6)
 #define AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT  32
 #define AMD_IOMMU_IRTE_LO_GA_TAG_MASK   AMD_AVIC_MASK(63, 32)
-/* GAPPI: the wake-up vector is GATag[7:0] (docs/specs/amd-avic.rst). */
+/* GAPPI: the wake-up vector is GATag[7:0] (docs/specs/amd-iommu-ga.rst). */
 #define AMD_IOMMU_GA_TAG_GAPPI_VECTOR_MASK  0xffU
 
 /* High quadword. */
@@ -213,6 +243,11 @@
 #define AMD_IOMMU_IRTE_HI_GA_ROOT_MASK  AMD_AVIC_MASK(51, 12)
 #define AMD_IOMMU_IRTE_HI_DEST_HI_SHIFT 56      /* Destination[31:24] */
 #define AMD_IOMMU_IRTE_HI_DEST_HI_MASK  AMD_AVIC_MASK(63, 56)
+/* Reserved in guest mode: bits 11:8 and 55:52. */
+#define AMD_IOMMU_IRTE_HI_GA_RSVD       (AMD_AVIC_MASK(11, 8) | \
+                                         AMD_AVIC_MASK(55, 52))
+/* IRR of the vAPIC backing page the GA root pointer names. */
+#define AMD_IOMMU_GA_ROOT_SHIFT         12
 
 /* ------------------------------------------------------------------ */
 /* AMD IOMMU: GA log (8-byte entries)                                 */
@@ -226,6 +261,17 @@
 #define AMD_IOMMU_GALOG_TYPE_GUEST_NR   0x1
 /* Head and tail pointers are byte offsets: bits 18:3. */
 #define AMD_IOMMU_GALOG_PTR_MASK        AMD_AVIC_MASK(18, 3)
+/*
+ * GALogLen (GA log base bits 59:56): n means 2^(n + 1) entries, 2^(n + 4)
+ * bytes.  Linux writes 8 for its 512-entry, 4 KiB log (GA_LOG_SIZE_512);
+ * 15 gives the 512 KiB that the 19-bit head/tail pointers can address.
+ * Values below 8 are reserved (docs/specs/amd-iommu-ga.rst).
+ */
+#define AMD_IOMMU_GALOG_LEN_MIN         8
+#define AMD_IOMMU_GALOG_LEN_512         8
+#define AMD_IOMMU_GALOG_BYTES(len)      (1ULL << ((len) + 4))
+/* The tail address register: where the tail is copied, bits 51:3. */
+#define AMD_IOMMU_GALOG_TAIL_ADDR_MASK  AMD_AVIC_MASK(51, 3)
 
 /* ------------------------------------------------------------------ */
 /* SVM AVIC: CPUID, VMCB fields, tables, exits, doorbell (APM §15.29)  */

@@ -1,0 +1,91 @@
+/*
+ * AMD IOMMU guest virtual APIC (GA) mode: what amd_iommu.c and our files
+ * share
+ *
+ * amd_iommu.c calls into our files through the functions below, from
+ * thin hooks (patches/0011-0015); our files reach back only through
+ * AMDVIState's public fields and amdvi_log_event().  One file per
+ * concern:
+ *
+ *   amd_iommu_ga.c       properties, feature bits, reset, registers,
+ *                        counters, migration, guest-RAM helpers
+ *   amd_iommu_posting.c  guest-mode IRTEs: validate, set the IRR bit in
+ *                        the vAPIC backing page, then doorbell or notify
+ *   amd_iommu_galog.c    the GA log ring and its interrupt
+ *   amd_iommu_gappi.c    the GAPPI wake-up interrupt
+ *
+ * Register and structure layouts: include/hw/i386/amd-avic-bits.h.
+ * Behaviour and every choice the specification leaves open:
+ * docs/specs/amd-iommu-ga.rst.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_I386_AMD_IOMMU_GA_H
+#define HW_I386_AMD_IOMMU_GA_H
+
+#include "qapi/qapi-types-common.h"
+#include "exec/hwaddr.h"
+
+typedef struct AMDVIState AMDVIState;
+
+/* Run-time counters, read-only QOM properties "ga-*" of amd-iommu. */
+typedef struct AMDVIGAStats {
+    uint64_t posted;            /* vectors set in a backing page's IRR */
+    uint64_t posted_running;    /* ... of which IsRun = 1 */
+    uint64_t doorbells;         /* doorbells that reached a CPU */
+    uint64_t doorbell_last_dest; /* APIC ID of the last doorbell */
+    uint64_t log_entries;       /* GA log entries written */
+    uint64_t log_interrupts;    /* GA log interrupts sent */
+    uint64_t log_overflows;     /* entries lost to a full GA log */
+    uint64_t gappi_interrupts;  /* GAPPI interrupts sent */
+    uint64_t unnotified;        /* IsRun = 0, nobody told: vector waits */
+    uint64_t errors;            /* guest programming errors */
+} AMDVIGAStats;
+
+/* Our part of AMDVIState (its field "ga"). */
+typedef struct AMDVIGAState {
+    OnOffAuto vapic_prop;       /* property "vapic" */
+    bool gappi;                 /* property "gappi" */
+    bool vapic;                 /* resolved: GAMSup = 1 is advertised */
+    AMDVIGAStats stats;
+} AMDVIGAState;
+
+/*
+ * amdvi_int_remap_msi() result for an interrupt that a guest-mode IRTE
+ * consumed (posted to a backing page): nothing is sent to an APIC.
+ */
+#define AMDVI_IR_POSTED         4
+
+/* amd_iommu_ga.c */
+bool amdvi_ga_realize(AMDVIState *s, Error **errp);
+uint64_t amdvi_ga_efr(AMDVIState *s);
+void amdvi_ga_reset(AMDVIState *s);
+void amdvi_ga_control_written(AMDVIState *s);
+bool amdvi_ga_mmio_reg(AMDVIState *s, hwaddr reg);
+extern const VMStateDescription vmstate_amdvi_ga;
+
+uint64_t amdvi_ga_reg(AMDVIState *s, hwaddr reg);
+void amdvi_ga_set_reg(AMDVIState *s, hwaddr reg, uint64_t val);
+void *amdvi_ga_map_ram(hwaddr gpa, hwaddr len, bool is_write);
+void amdvi_ga_unmap_ram(void *p, hwaddr len, bool is_write);
+bool amdvi_ga_store64(hwaddr gpa, uint64_t val);
+void amdvi_ga_send_irq(uint8_t vector, uint32_t dest, bool logical);
+
+/* amd_iommu_posting.c */
+bool amdvi_ga_read_irte(hwaddr addr, uint64_t *lo, uint64_t *hi);
+int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
+                  const MSIMessage *origin);
+
+/* amd_iommu_galog.c */
+void amdvi_galog_control_written(AMDVIState *s);
+bool amdvi_galog_append(AMDVIState *s, uint32_t tag, uint16_t devid);
+
+/* amd_iommu_gappi.c */
+bool amdvi_gappi_notify(AMDVIState *s, uint64_t lo, uint32_t dest,
+                        uint16_t devid);
+
+/* amd_iommu.c, made global for the GA error events */
+void amdvi_log_event(AMDVIState *s, uint64_t *evt);
+
+#endif /* HW_I386_AMD_IOMMU_GA_H */

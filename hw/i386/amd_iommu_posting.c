@@ -1,0 +1,222 @@
+/*
+ * AMD IOMMU guest virtual APIC (GA) mode: posting guest-mode IRTEs
+ *
+ * A fixed or arbitrated interrupt whose 128-bit IRTE has GuestMode = 1
+ * is not sent to a local APIC.  The IOMMU sets the IRTE's vector in the
+ * IRR of the vAPIC backing page the GA root pointer names, and then:
+ *
+ *   IsRun = 1                  rings the doorbell of the CPU whose
+ *                              physical APIC ID is the Destination;
+ *   IsRun = 0, GAPPIEn = 1     sends the GAPPI wake-up interrupt
+ *                              (amd_iommu_gappi.c);
+ *   IsRun = 0, GALogIntr = 1   appends a GA log entry (amd_iommu_galog.c);
+ *   otherwise                  nothing: the vector waits in the IRR.
+ *
+ * The IRR bit is set with an atomic OR on the host pointer, so that it
+ * cannot lose a concurrent vCPU update of the same word, and it is
+ * visible before the doorbell, log entry or interrupt that follows.
+ * The IRTE itself is read as one 128-bit unit: Linux rewrites live
+ * IRTEs (IsRun, Destination) with CMPXCHG16B.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/atomic.h"
+#include "qemu/int128.h"
+#include "qemu/atomic128.h"
+#include "qemu/log.h"
+#include "qemu/rcu.h"
+#include "system/dma.h"
+#include "system/memory.h"
+#include "system/address-spaces.h"
+#include "hw/i386/amd-avic-bits.h"
+#include "hw/i386/amd-avic-doorbell.h"
+#include "amd_iommu.h"
+#include "trace.h"
+
+/* ------------------------------------------------------------------ */
+/* Reading the IRTE                                                   */
+/* ------------------------------------------------------------------ */
+
+static Int128 amdvi_ga_load16(void *p)
+{
+    if (HAVE_ATOMIC128_RO) {
+        return atomic16_read_ro(p);
+    }
+    if (HAVE_ATOMIC128_RW) {
+        return atomic16_read_rw(p);
+    }
+    /* No 16-byte atomics on this host: as good as TCG's own fallback. */
+    return int128_make128(ldq_he_p(p), ldq_he_p((char *)p + 8));
+}
+
+/*
+ * Read the 16-byte IRTE at @addr as one unit when it is in RAM (the
+ * table is 64-byte and the entry 16-byte aligned); fall back to an
+ * ordinary DMA read otherwise, as upstream always did.  A read needs
+ * no mapping reference or dirty logging: the RCU critical section
+ * keeps the RAM block alive while we load from it.
+ */
+bool amdvi_ga_read_irte(hwaddr addr, uint64_t *lo, uint64_t *hi)
+{
+    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
+    union {
+        Int128 v;
+        uint64_t q[2];
+    } u;
+
+    if (!(addr & (AMD_IOMMU_IRTE_GA_SIZE - 1))) {
+        MemoryRegion *mr;
+        hwaddr xlat, len = AMD_IOMMU_IRTE_GA_SIZE;
+
+        RCU_READ_LOCK_GUARD();
+        mr = address_space_translate(&address_space_memory, addr, &xlat,
+                                     &len, false, attrs);
+        if (len == AMD_IOMMU_IRTE_GA_SIZE &&
+            memory_access_is_direct(mr, false, attrs)) {
+            u.v = amdvi_ga_load16((char *)memory_region_get_ram_ptr(mr) +
+                                  xlat);
+            goto done;
+        }
+    }
+    trace_amdvi_ga_irte_read_slow(addr);
+    if (dma_memory_read(&address_space_memory, addr, u.q, sizeof(u.q),
+                        attrs) != MEMTX_OK) {
+        return false;
+    }
+done:
+    *lo = le64_to_cpu(u.q[0]);
+    *hi = le64_to_cpu(u.q[1]);
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The interrupt is dropped (target abort) and, unless the IRTE has
+ * SupIOPF = 1, an IO_PAGE_FAULT with I = 1 is logged, as the AMD IOMMU
+ * does for its interrupt remapping faults.
+ */
+static int amdvi_ga_fault(AMDVIState *s, uint16_t devid, uint64_t lo,
+                          uint64_t addr, uint64_t flags, const char *why)
+{
+    uint64_t evt[2];
+
+    s->ga.stats.errors++;
+    trace_amdvi_ga_error(devid, why, addr);
+    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: guest-mode interrupt from "
+                  "device 0x%04x dropped: %s (address 0x%" PRIx64 ")\n",
+                  devid, why, addr);
+    if (!(lo & AMD_IOMMU_IRTE_LO_SUP_IOPF)) {
+        evt[0] = cpu_to_le64(devid | AMD_IOMMU_EVT_IOPF_I | flags |
+                             ((uint64_t)AMD_IOMMU_EVT_IO_PAGE_FAULT <<
+                              AMD_IOMMU_EVT_CODE_SHIFT));
+        evt[1] = cpu_to_le64(addr);
+        amdvi_log_event(s, evt);
+    }
+    return -AMDVI_IR_TARGET_ABORT;
+}
+
+/* ------------------------------------------------------------------ */
+/* Posting                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Set @bit in the 32-bit IRR word at @gpa; false if that is not RAM. */
+static bool amdvi_ga_set_irr(hwaddr gpa, uint32_t bit)
+{
+    uint32_t *p = amdvi_ga_map_ram(gpa, 4, true);
+
+    if (!p) {
+        return false;
+    }
+    qatomic_or(p, cpu_to_le32(bit));
+    amdvi_ga_unmap_ram(p, 4, true);
+    return true;
+}
+
+/* Destination[31:0] with XT (xtsup=on and Control.XTEn), else [7:0]. */
+static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
+                              uint64_t ctrl)
+{
+    uint32_t dest = (lo & AMD_IOMMU_IRTE_LO_DEST_MASK) >>
+                    AMD_IOMMU_IRTE_LO_DEST_SHIFT;
+
+    if (s->xtsup && (ctrl & AMD_IOMMU_CTRL_XT_EN)) {
+        return dest | (uint32_t)((hi & AMD_IOMMU_IRTE_HI_DEST_HI_MASK) >>
+                                 AMD_IOMMU_IRTE_HI_DEST_HI_SHIFT) << 24;
+    }
+    return dest & 0xff;
+}
+
+/*
+ * Deliver a fixed or arbitrated interrupt through the guest-mode IRTE
+ * (@lo, @hi) read for device @devid.  Returns AMDVI_IR_POSTED when the
+ * interrupt was consumed, a negative AMDVI_IR_* when it was aborted.
+ */
+int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
+                  const MSIMessage *origin)
+{
+    AMDVIGAStats *st = &s->ga.stats;
+    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+    uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
+    uint8_t vector = hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK;
+    uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
+    hwaddr irr;
+    uint32_t dest;
+
+    trace_amdvi_ga_post(devid, lo, hi);
+
+    if ((ctrl & AMD_IOMMU_CTRL_GAM_MASK) != AMD_IOMMU_CTRL_GAM_VAPIC) {
+        /* GuestMode is reserved unless GAMEn selects the vAPIC mode. */
+        return amdvi_ga_fault(s, devid, lo, origin->address,
+                              AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
+                              AMD_IOMMU_EVT_IOPF_RZ,
+                              "GuestMode = 1 but Control.GAMEn is not vAPIC");
+    }
+    if (!s->ga.gappi) {
+        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
+    }
+    if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
+        return amdvi_ga_fault(s, devid, lo, origin->address,
+                              AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
+                              AMD_IOMMU_EVT_IOPF_RZ,
+                              "reserved bits set in a guest-mode IRTE");
+    }
+
+    irr = (hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK) +
+          APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
+    if (!amdvi_ga_set_irr(irr, APIC_VEC_BIT(vector))) {
+        return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
+                              "vAPIC backing page is not RAM");
+    }
+    st->posted++;
+    trace_amdvi_ga_irr(devid, irr, vector);
+
+    /* The IRR bit before whatever tells a CPU to look at it. */
+    smp_mb();
+
+    dest = amdvi_ga_dest(s, lo, hi, ctrl);
+    if (lo & AMD_IOMMU_IRTE_LO_IS_RUN) {
+        bool reached = amd_avic_doorbell_ring(dest, AMD_AVIC_DOORBELL_IOMMU);
+
+        st->posted_running++;
+        st->doorbell_last_dest = dest;
+        st->doorbells += reached;
+        trace_amdvi_ga_doorbell(devid, dest, reached);
+    } else if (ctrl & AMD_IOMMU_CTRL_GAPPI_EN) {
+        if (!amdvi_gappi_notify(s, lo, dest, devid)) {
+            st->unnotified++;
+        }
+    } else if (lo & AMD_IOMMU_IRTE_LO_GA_LOG_INTR) {
+        if (!amdvi_galog_append(s, tag, devid)) {
+            st->unnotified++;
+        }
+    } else {
+        st->unnotified++;
+        trace_amdvi_ga_unnotified(devid, tag, "GALogIntr = 0");
+    }
+    return AMDVI_IR_POSTED;
+}

@@ -1,0 +1,212 @@
+/*
+ * QTest: migrating the AMD IOMMU's guest virtual APIC mode
+ *
+ * amd-iommu migrates only when its PCI function is created separately
+ * (-device AMDVI-PCI,id=x -device amd-iommu,pci-id=x).  The source
+ * posts a few interrupts, leaving a GA log entry that software has not
+ * consumed, GALogInt set and counters non-zero; it migrates to a file,
+ * a second QEMU loads it, and we check that the registers, the pending
+ * entry, the counters and the local APIC's pending log interrupt all
+ * came across, and that the log goes on from the migrated tail.  A
+ * destination without the vAPIC mode refuses the state.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "amd-iommu-ga-qtest.h"
+
+#define MIG_IOMMU(opts) \
+    "AMDVI-PCI,id=iommupci -device amd-iommu,id=iommu,pci-id=iommupci," opts
+#define LOG_VEC         0x72
+#define PAGE            BACKING_GPA
+
+static const char *query_str(QTestState *qts, const char *cmd,
+                             const char *key, char *buf, size_t len)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': %s}", cmd);
+    QDict *ret = qdict_get_qdict(rsp, "return");
+
+    g_assert(ret);
+    g_strlcpy(buf, qdict_haskey(ret, key) ? qdict_get_str(ret, key) : "",
+              len);
+    qobject_unref(rsp);
+    return buf;
+}
+
+/* Wait until "query-migrate" on @qts reports completed. */
+static void wait_migration(QTestState *qts)
+{
+    char status[32];
+
+    for (int i = 0; i < 6000; i++) {
+        query_str(qts, "query-migrate", "status", status, sizeof(status));
+        g_assert_cmpstr(status, !=, "failed");
+        if (!strcmp(status, "completed")) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+static void wait_running(QTestState *qts)
+{
+    char status[32];
+
+    for (int i = 0; i < 6000; i++) {
+        query_str(qts, "query-status", "status", status, sizeof(status));
+        if (!strcmp(status, "running")) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* The source: one pending GA log entry, one doorbell, GALogInt set. */
+static void source_state(GaTest *t)
+{
+    iommu_writeq(t, AMD_IOMMU_MMIO_XT_GA_INTCTL,
+                 ((uint64_t)LOG_VEC << AMD_IOMMU_XT_INT_VECTOR_SHIFT) |
+                 (1ULL << AMD_IOMMU_XT_INT_DEST_LO_SHIFT));
+    iommu_control_set(t, AMD_IOMMU_CTRL_INTCAPXT_EN, 0);
+
+    write_irte_guest(t, 3, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_IS_RUN, .dest = 1, .vector = 0x51,
+        .backing = PAGE });
+    edu_set_irte(t, 3);
+    edu_fire(t);
+    write_irte_guest(t, 3, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1,
+        .tag = 0xcafe01, .vector = 0x52, .backing = PAGE });
+    edu_fire(t);
+
+    g_assert_cmphex(galog_entry(t, 0), ==, galog_expect(0xcafe01, EDU_DEVID));
+    g_assert_true(lapic_irr_has(t, 1, LOG_VEC));
+}
+
+static void migrate_out(GaTest *t, const char *uri)
+{
+    qtest_qmp_assert_success(t->qts, "{'execute': 'migrate', "
+                             "'arguments': {'uri': %s}}", uri);
+    wait_migration(t->qts);
+}
+
+static QTestState *start_incoming(const char *device)
+{
+    return qtest_initf("-M q35 -smp 2 -device %s -device edu,addr=%d.0 "
+                       "-incoming defer", device, EDU_SLOT);
+}
+
+static void test_migrate_pending_entry(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("amd-iommu-ga-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    GaTest src, dst;
+    uint64_t status;
+
+    ga_start(&src, MIG_IOMMU("intremap=on,xtsup=on"));
+    source_state(&src);
+    migrate_out(&src, uri);
+
+    memset(&dst, 0, sizeof(dst));
+    dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on"));
+    qtest_qmp_assert_success(dst.qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    wait_migration(dst.qts);
+    wait_running(dst.qts);
+
+    /* Registers: the log, its pointers, status and interrupt. */
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_GALOG_BASE), ==,
+                    iommu_readq(&src, AMD_IOMMU_MMIO_GALOG_BASE));
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_GALOG_TAIL_ADDR), ==,
+                    GALOG_TAIL_GPA);
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_GALOG_HEAD), ==, 0);
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_GALOG_TAIL), ==, 8);
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_XT_GA_INTCTL), ==,
+                    iommu_readq(&src, AMD_IOMMU_MMIO_XT_GA_INTCTL));
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_CONTROL), ==,
+                    iommu_readq(&src, AMD_IOMMU_MMIO_CONTROL));
+    status = iommu_readq(&dst, AMD_IOMMU_MMIO_STATUS);
+    g_assert_true(status & AMD_IOMMU_STATUS_GALOG_RUN);
+    g_assert_true(status & AMD_IOMMU_STATUS_GALOG_INT);
+
+    /* Guest memory: the pending entry, the tail copy, the IRR bits. */
+    g_assert_cmphex(galog_entry(&dst, 0), ==,
+                    galog_expect(0xcafe01, EDU_DEVID));
+    g_assert_cmphex(qtest_readq(dst.qts, GALOG_TAIL_GPA), ==, 8);
+    g_assert_true(backing_irr_has(&dst, PAGE, 0x51));
+    g_assert_true(backing_irr_has(&dst, PAGE, 0x52));
+    g_assert_true(lapic_irr_has(&dst, 1, LOG_VEC));
+
+    /* Counters. */
+    g_assert_cmpuint(ga_counter(&dst, "ga-posted"), ==, 2);
+    g_assert_cmpuint(ga_counter(&dst, "ga-doorbells"), ==, 1);
+    g_assert_cmpuint(ga_counter(&dst, "ga-doorbell-last-dest"), ==, 1);
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-entries"), ==, 1);
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-interrupts"), ==, 1);
+
+    /*
+     * The log goes on from the migrated tail (edu keeps no migratable
+     * state: program it again).  GALogInt is still set: no interrupt
+     * until software clears it.
+     */
+    ga_pci_init(&dst);
+    edu_set_irte(&dst, 3);
+    write_irte_guest(&dst, 3, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1,
+        .tag = 0xcafe02, .vector = 0x53, .backing = PAGE });
+    edu_fire(&dst);
+    g_assert_cmphex(galog_entry(&dst, 8), ==,
+                    galog_expect(0xcafe02, EDU_DEVID));
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_GALOG_TAIL), ==, 16);
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-interrupts"), ==, 1);
+    iommu_writeq(&dst, AMD_IOMMU_MMIO_STATUS, AMD_IOMMU_STATUS_GALOG_INT);
+    iommu_writeq(&dst, AMD_IOMMU_MMIO_XT_GA_INTCTL,
+                 (uint64_t)(LOG_VEC + 1) << AMD_IOMMU_XT_INT_VECTOR_SHIFT);
+    edu_fire(&dst);
+    g_assert_true(lapic_irr_has(&dst, 0, LOG_VEC + 1));
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-entries"), ==, 3);
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-interrupts"), ==, 2);
+
+    ga_stop(&dst);
+    ga_stop(&src);
+    unlink(file);
+    rmdir(dir);
+}
+
+/* A guest that uses the vAPIC mode cannot land where it is off. */
+static void test_migrate_refused(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("amd-iommu-ga-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    QTestState *dst;
+    GaTest src;
+
+    ga_start(&src, MIG_IOMMU("intremap=on,xtsup=on"));
+    source_state(&src);
+    migrate_out(&src, uri);
+
+    dst = start_incoming(MIG_IOMMU("intremap=on,xtsup=on,vapic=off"));
+    qtest_set_expected_status(dst, EXIT_FAILURE);
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    qtest_wait_qemu(dst);
+    qtest_quit(dst);
+
+    ga_stop(&src);
+    unlink(file);
+    rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/amd-iommu-ga/migration/pending-entry",
+                   test_migrate_pending_entry);
+    qtest_add_func("/amd-iommu-ga/migration/refused", test_migrate_refused);
+    return g_test_run();
+}
