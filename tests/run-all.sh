@@ -7,6 +7,7 @@
 # Groups (a new group is one more line in the list below):
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
+#   guest   the test hypervisor suite (tests/guest/run.sh)
 #   linux   Debian's Linux booted on our QEMU (tests/linux/*.sh)
 #
 # TESTS="qtest" limits the run to the named groups.
@@ -17,6 +18,7 @@ cd "$top"
 groups=(
     "style  tests/checkpatch.sh"
     "qtest  tests/qtest/run-qtests.sh"
+    "guest  tests/guest/run.sh"
     "linux  tests/linux/smoke.sh"
 )
 
