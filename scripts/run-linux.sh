@@ -1,6 +1,10 @@
 #!/bin/bash
 # Boot the pinned Debian kernel with our initramfs on build/'s QEMU.
-#   run-linux.sh [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"] -- QEMU-ARG...
+#   run-linux.sh [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"] [-m "MODULES"]
+#                [-s COUNTERS] -- QEMU-ARG...
+# With -s, the guest holds after its report while our counters are read
+# over QMP into COUNTERS ("name value" lines; the IOMMU must have
+# id=iommu), then QEMU quits.
 # The QEMU arguments choose the machine (CPU model, IOMMU line, ...).
 # The whole serial console goes to LOG (default build/linux/console.log),
 # QEMU's stderr to LOG.stderr;
@@ -14,11 +18,15 @@ top=$(dirname "$here")
 timeout=300
 log=$top/build/linux/console.log
 append=
-while getopts t:o:a: opt; do
+modules=kvm-amd
+counters=
+while getopts t:o:a:m:s: opt; do
     case $opt in
+    s) counters=$OPTARG ;;
     t) timeout=$OPTARG ;;
     o) log=$OPTARG ;;
     a) append=$OPTARG ;;
+    m) modules=$OPTARG ;;
     *) exit 2 ;;
     esac
 done
@@ -29,24 +37,50 @@ qemu=$top/build/qemu-system-x86_64
 tree=$("$here/fetch-linux.sh")
 mkdir -p "$top/build/linux" "$(dirname "$log")"
 initrd=$top/build/linux/initramfs.cpio.gz
-# Our static programs for the L1 guest (tests/linux/*.c).
+# Our static programs for the L1 guest: tests/linux/*.c, each with the
+# VMM library in tests/linux/vmm/.
 progs=()
+vmm=("$top"/tests/linux/vmm/*)
 for src in "$top"/tests/linux/*.c; do
     prog=$top/build/linux/$(basename "$src" .c)
-    if [ ! -x "$prog" ] || [ "$src" -nt "$prog" ]; then
-        gcc -static -O2 -pthread -Wall -Werror -o "$prog" "$src"
+    if [ ! -x "$prog" ] || [ -n "$(find "$src" "${vmm[@]}" -newer "$prog")" ]
+    then
+        gcc -static -O2 -pthread -Wall -Werror -I"$top/tests/linux" \
+            -o "$prog" "$src" "$top"/tests/linux/vmm/*.c
     fi
     progs+=(-b "$prog")
 done
-"$here/mk-initramfs.sh" "${progs[@]}" "$initrd" "$tree" kvm-amd
+# shellcheck disable=SC2086  # a list of module names
+"$here/mk-initramfs.sh" "${progs[@]}" "$initrd" "$tree" $modules
 
+qmp=()
+if [ -n "$counters" ]; then
+    sock=$top/build/linux/qmp.$$.sock
+    qmp=(-qmp "unix:$sock,server=on,wait=off")
+    append="$append qa.hold=1"
+fi
+rm -f "$log"
 rc=0
 timeout --foreground -k 5 "$timeout" "$qemu" \
     -display none -vga none -nic none -no-reboot -m 1G \
-    -serial "file:$log" -monitor none \
+    -serial "file:$log" -monitor none "${qmp[@]}" \
     -kernel "$tree/boot/vmlinuz-$LINUX_KVER" -initrd "$initrd" \
     -append "console=ttyS0 panic=-1 quiet $append" \
-    "$@" 2> "$log.stderr" || rc=$?
+    "$@" 2> "$log.stderr" &
+pid=$!
+if [ -n "$counters" ]; then
+    # The guest holds after its report: read the counters, then quit.
+    while kill -0 $pid 2>/dev/null &&
+          ! grep -q '^qa: ----- end -----' "$log" 2>/dev/null; do
+        sleep 1
+    done
+    if kill -0 $pid 2>/dev/null; then
+        "$here/qmp-counters.py" "$sock" > "$counters" ||
+            echo "run-linux: reading the counters over QMP failed" >&2
+    fi
+fi
+wait $pid || rc=$?
+rm -f "${sock:-}"
 # QEMU's own messages (e.g. the CPUID features TCG cannot offer) stay in
 # $log.stderr unless something went wrong.
 if [ $rc = 124 ] || [ $rc = 137 ]; then

@@ -8,7 +8,9 @@
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
 #   guest   the test hypervisor suite (tests/guest/run.sh)
-#   linux   Debian's Linux booted on our QEMU (tests/linux/*.sh)
+#   linux   Debian's Linux 6.12 boots with AVIC and vAPIC (tests/linux/smoke.sh)
+#   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
+#           GA log wake-ups (tests/linux/e2e.sh)
 #
 # TESTS="qtest" limits the run to the named groups.
 set -uo pipefail
@@ -20,6 +22,7 @@ groups=(
     "qtest  tests/qtest/run-qtests.sh"
     "guest  tests/guest/run.sh"
     "linux  tests/linux/smoke.sh"
+    "e2e    tests/linux/e2e.sh"
 )
 
 passed=0 failed=0 skipped=0

@@ -1,0 +1,108 @@
+#!/bin/bash
+# End to end with unmodified Linux: Debian's 6.12 as L1 on our QEMU with
+# AVIC and the AMD IOMMU in vAPIC mode, KVM (kvm_amd avic=1) running an
+# L2 to which edu is assigned with VFIO (tests/linux/l2-edu.c).  edu's
+# MSIs are posted by our IOMMU into the L2 vCPU's backing page:
+#   running: the vCPU runs, so each MSI rings the doorbell (no GA log);
+#   halted:  the vCPU halts, so MSIs go to the GA log, whose interrupt
+#            makes L1 KVM wake the vCPU.
+# Each phase is one boot; our counters are read over QMP at its end.
+# TAP on stdout; the story (guest lines, counters) as comments.
+#
+#   tests/linux/e2e.sh [COUNT]
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+count=${1:-200}
+
+machine=(-M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2
+         -device amd-iommu,id=iommu,xtsup=on,gappi=on -device edu)
+events=kvm:kvm_pi_irte_update,kvm:kvm_avic_ga_log
+events=$events,kvm:kvm_apicv_inhibit_changed
+
+n=0
+failed=0
+check() {       # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    n=$((n + 1))
+    if "$@"; then
+        echo "ok $n - $what"
+    else
+        echo "not ok $n - $what"
+        failed=1
+    fi
+}
+says() { grep -qF -- "$1" <<< "$out"; }
+counter() { awk -v k="$1" '$1 == k { print $2 }' "$counters"; }
+at_least() { [ "$(counter "$1")" -ge "$2" ] 2>/dev/null; }
+exactly() { [ "$(counter "$1")" = "$2" ]; }
+# APICv inhibits set other than ABSENT, which KVM sets for every new VM
+# until its in-kernel irqchip exists.
+avoidable_inhibits() { grep 'inhibit_changed: set' <<< "$out" | grep -v ABSENT; }
+no_avoidable_inhibit() { ! avoidable_inhibits > /dev/null; }
+
+# Which step a failed run stopped at, and the guest lines that show it.
+explain() {
+    local last
+    last=$(grep -o 'l2-edu: step: .*' <<< "$out" | tail -n 1)
+    echo "# failed during: ${last:-boot or module load (no L2 step reached)}"
+    grep -E 'l2-edu|vmm:|FAILED|error|Error' <<< "$out" | sed 's/^/#   /'
+}
+
+phase() {       # phase MODE
+    local mode=$1 log=$top/build/linux/e2e-$1.log start=$SECONDS l2
+    counters=$top/build/linux/e2e-$1.counters
+    rm -f "$counters"
+    echo "# ---- $mode: l2-edu $count $mode"
+    out=$("$top/scripts/run-linux.sh" -t 300 -o "$log" -s "$counters" \
+              -m "kvm-amd vfio-pci vfio_iommu_type1" \
+              -a "qa.kvm_amd=avic=1 qa.run=l2-edu,$count,$mode qa.trace=$events" \
+              -- "${machine[@]}" 2>&1)
+    check "$mode: L1 boots, runs the L2 and reports ($((SECONDS - start)) s)" \
+        says "run status: 0"
+    l2=$(grep -o "l2-edu: mode .*" <<< "$out")
+    check "$mode: every MSI delivered in the L2 ($l2)" \
+        says "sent $count delivered $count"
+    check "$mode: L1 KVM put the IRTE in guest mode (PI enabled)" \
+        says "kvm_pi_irte_update: PI is enabled"
+    if ! says "run status: 0"; then
+        explain
+    fi
+    grep -E '^(AMD-Vi: (Interrupt|Virtual|X2APIC)|kvm_amd: (x2)?AVIC|trace |l2-edu: mode)' \
+        <<< "$out" | sed 's/^/# guest: /'
+    sed 's/^/# counter: /' "$counters" 2>/dev/null | grep -E ' (ga|avic)-'
+}
+
+phase running
+check "L1: AMD-Vi: Interrupt remapping enabled" \
+    says "AMD-Vi: Interrupt remapping enabled"
+check "L1: AMD-Vi: Virtual APIC enabled" says "AMD-Vi: Virtual APIC enabled"
+check "L1: kvm_amd: AVIC enabled" says "kvm_amd: AVIC enabled"
+check "L1: kvm_amd: x2AVIC enabled" says "kvm_amd: x2AVIC enabled"
+check "L1: no AVIC inhibit while the L2 ran (only ABSENT, before its irqchip)" \
+    no_avoidable_inhibit
+check "running: the IOMMU posted with IsRun=1 ($(counter ga-posted-running))" \
+    at_least ga-posted-running "$count"
+check "running: a doorbell per posted MSI ($(counter ga-doorbells))" \
+    at_least ga-doorbells "$count"
+check "running: no GA log entry" exactly ga-log-entries 0
+check "running: AVIC delivered them ($(counter avic-deliveries))" \
+    at_least avic-deliveries "$count"
+exits=$(grep -o 'l2-edu: mode running.*' <<< "$out" |
+        awk '{ for (i = 1; i < NF; i++) if ($i == "exits") e = $(i + 1);
+               else if ($i == "irq_exits") q = $(i + 1); print e - q }')
+check "running: no L2 exit per interrupt ($exits exits besides L1's own interrupts, for $count MSIs)" \
+    test "${exits:-999}" -lt 20
+
+phase halted
+check "halted: GA log entries written ($(counter ga-log-entries))" \
+    at_least ga-log-entries 1
+check "halted: GA log interrupts sent ($(counter ga-log-interrupts))" \
+    at_least ga-log-interrupts 1
+check "halted: L1 KVM woke the vCPU from the GA log" \
+    grep -qE 'trace kvm_avic_ga_log: [1-9]' <<< "$out"
+check "halted: AVIC delivered them ($(counter avic-deliveries))" \
+    at_least avic-deliveries "$count"
+
+echo "1..$n"
+exit $failed
