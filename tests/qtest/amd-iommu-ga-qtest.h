@@ -1,5 +1,6 @@
 /*
- * Helpers for the qtests of the AMD IOMMU's guest virtual APIC mode
+ * Helpers for the AMD IOMMU qtests (guest virtual APIC mode, and the
+ * remapped-mode baseline in amd-iommu-remap-test.c)
  *
  * A q35 machine with amd-iommu (id "iommu") and an edu device at a
  * fixed slot; the device table, command buffer, event log, GA log and
