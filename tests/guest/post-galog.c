@@ -158,8 +158,8 @@ int main(void)
     if (!TODO_ACTIVE && iommu_xt_supported(&P.io)) {
         set_irq_handler(VEC_XT, post_galog_handler);
         iommu_write(&P.io, AMD_IOMMU_MMIO_XT_GA_INTCTL,
-                    ((uint64_t)VEC_XT << AMD_IOMMU_XT_INTCTL_VECTOR_SHIFT) |
-                    ((uint64_t)XT_CPU << AMD_IOMMU_XT_INTCTL_DEST_LO_SHIFT));
+                    ((uint64_t)VEC_XT << AMD_IOMMU_XT_INT_VECTOR_SHIFT) |
+                    ((uint64_t)XT_CPU << AMD_IOMMU_XT_INT_DEST_LO_SHIFT));
         iommu_ctrl(&P.io, AMD_IOMMU_CTRL_INTCAPXT_EN, 0);
         post_irte(false, RUN_CPU, true, VEC_G, P.tag, false);
         uint64_t e0 = P.galog_entries, x0 = percpu[XT_CPU].irq_count[VEC_XT];

@@ -92,6 +92,10 @@
 #define AMD_IOMMU_RING_LEN_SHIFT        56
 #define AMD_IOMMU_RING_LEN_MASK         AMD_AVIC_MASK(59, 56)
 #define AMD_IOMMU_DEVTAB_SIZE_MASK      AMD_AVIC_MASK(8, 0)
+/* ComLen/EventLen: 2^n entries of 16 bytes; 8 = 256 entries, 4 KiB. */
+#define AMD_IOMMU_RING_LEN_256          0x8ULL
+/* Head/tail registers of the command buffer and event log: bits 18:4. */
+#define AMD_IOMMU_RING_PTR_MASK         AMD_AVIC_MASK(18, 4)
 
 /* Control register. */
 #define AMD_IOMMU_CTRL_IOMMU_EN         AMD_AVIC_BIT(0)
@@ -149,6 +153,9 @@
 #define AMD_IOMMU_CMD_INVAL_IOTLB       0x4
 #define AMD_IOMMU_CMD_INVAL_INTR_TABLE  0x5
 #define AMD_IOMMU_CMD_INVAL_ALL         0x8
+
+/* INVALIDATE_DEVTAB_ENTRY / INVALIDATE_INTERRUPT_TABLE: device ID. */
+#define AMD_IOMMU_CMD_DEVID_MASK        AMD_AVIC_MASK(15, 0)
 
 /* COMPLETION_WAIT, first quadword: store bit, interrupt bit, address. */
 #define AMD_IOMMU_CW_STORE              AMD_AVIC_BIT(0)
@@ -269,6 +276,7 @@
  */
 #define AMD_IOMMU_GALOG_LEN_MIN         8
 #define AMD_IOMMU_GALOG_LEN_512         8
+#define AMD_IOMMU_GALOG_ENTRIES_512     512
 #define AMD_IOMMU_GALOG_BYTES(len)      (1ULL << ((len) + 4))
 /* The tail address register: where the tail is copied, bits 51:3. */
 #define AMD_IOMMU_GALOG_TAIL_ADDR_MASK  AMD_AVIC_MASK(51, 3)
@@ -281,6 +289,8 @@
 #define AVIC_CPUID_EDX_AVIC             AMD_AVIC_BIT(13)
 #define AVIC_CPUID_EDX_X2AVIC           AMD_AVIC_BIT(18)
 #define AVIC_CPUID_EDX_EXTLVT_ACCESS    AMD_AVIC_BIT(27)
+/* x2AVIC_EXT: 4096 vCPUs, physical table MAX_INDEX up to 4095. */
+#define AVIC_CPUID_ECX_X2AVIC_EXT       AMD_AVIC_BIT(6)
 
 /* VMCB control area offsets of the fields AVIC uses. */
 #define AVIC_VMCB_INT_CTL               0x060
@@ -289,6 +299,9 @@
 #define AVIC_VMCB_BACKING_PAGE          0x0e0
 #define AVIC_VMCB_LOGICAL_TABLE         0x0f0
 #define AVIC_VMCB_PHYSICAL_TABLE        0x0f8
+
+/* The APIC BAR guest-physical address Linux KVM programs. */
+#define AVIC_DEFAULT_APIC_BAR           0xfee00000ULL
 
 /* VMCB 060h (int_ctl and friends, 64 bits). */
 #define AVIC_INT_CTL_V_TPR_MASK         AMD_AVIC_MASK(3, 0)

@@ -12,7 +12,6 @@
 #include "lib.h"
 #include "pci.h"
 #include "hw/i386/amd-avic-bits.h"
-#include "bits-pending.h"
 
 struct irte_ga {
     uint64_t lo, hi;

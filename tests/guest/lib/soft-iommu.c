@@ -89,9 +89,9 @@ static void msi(struct iommu *io)
 {
     if (mmio_read64(io->mmio + AMD_IOMMU_MMIO_CONTROL) & AMD_IOMMU_CTRL_INTCAPXT_EN) {
         uint64_t x = xt_ga;
-        apic_icr_write((x >> AMD_IOMMU_XT_INTCTL_VECTOR_SHIFT) & 0xff,
-                       ((x >> AMD_IOMMU_XT_INTCTL_DEST_LO_SHIFT) & 0xffffff) |
-                       (uint32_t)(x >> AMD_IOMMU_XT_INTCTL_DEST_HI_SHIFT) << 24);
+        apic_icr_write((x >> AMD_IOMMU_XT_INT_VECTOR_SHIFT) & 0xff,
+                       ((x >> AMD_IOMMU_XT_INT_DEST_LO_SHIFT) & 0xffffff) |
+                       (uint32_t)(x >> AMD_IOMMU_XT_INT_DEST_HI_SHIFT) << 24);
         return;
     }
     int cap = pci_find_cap(io->bdf, 0x05);

@@ -21,7 +21,6 @@
 #include "lib.h"
 #include "cpu.h"
 #include "hw/i386/amd-avic-bits.h"
-#include "bits-pending.h"
 
 /* ---- VMCB control area ---- */
 #define VMCB_INTERCEPT_CR       0x000
