@@ -4,8 +4,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -99,6 +101,7 @@ void vmm_vcpu_create(Vmm *vmm, VmmVcpu *vcpu, int id, uint32_t rip)
     struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
     struct kvm_sregs sregs;
 
+    vcpu->id = id;
     vcpu->fd = ioctl(vmm->vm_fd, KVM_CREATE_VCPU, id);
     if (vcpu->fd < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
         vmm_die("KVM_CREATE_VCPU");
@@ -122,6 +125,22 @@ void vmm_vcpu_create(Vmm *vmm, VmmVcpu *vcpu, int id, uint32_t rip)
     }
 }
 
+/*
+ * vCPU n runs on L1 CPU n (modulo their number): two L2 vCPUs sharing
+ * an L1 CPU would take turns, and an IPI to the one not running exits.
+ */
+static void pin_to_cpu(int id)
+{
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    CPU_SET(id % (ncpus > 0 ? ncpus : 1), &set);
+    if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+        vmm_die("sched_setaffinity");
+    }
+}
+
 /* Run the vCPU until it writes VMM_DONE_PORT; returns the value. */
 uint32_t vmm_vcpu_run(Vmm *vmm, VmmVcpu *vcpu)
 {
@@ -131,6 +150,7 @@ uint32_t vmm_vcpu_run(Vmm *vmm, VmmVcpu *vcpu)
     if (run == MAP_FAILED) {
         vmm_die("mmap kvm_run");
     }
+    pin_to_cpu(vcpu->id);
     for (;;) {
         if (ioctl(vcpu->fd, KVM_RUN, 0) < 0 && errno != EINTR) {
             vmm_die("KVM_RUN");

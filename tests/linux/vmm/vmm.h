@@ -30,6 +30,7 @@ typedef struct Vmm {
 } Vmm;
 
 typedef struct VmmVcpu {
+    int id;
     int fd;
     int stats_fd;
 } VmmVcpu;
