@@ -222,32 +222,38 @@ static inline void ga_log_setup(GaTest *t)
 #define GA_IOMMU        "amd-iommu,id=iommu,intremap=on,xtsup=on"
 
 /*
- * Program the IOMMU for vAPIC mode (GAEn, XTEn, GAMEn = 1) with its
- * device table, command buffer, event log and GA log, edu's DTE
- * remapping through IRT_GPA.
+ * The device table (one 4 KiB page: device IDs 0..127) with edu's DTE
+ * remapping through IRT_GPA, and the command buffer.
  */
-static inline void ga_program(GaTest *t)
+static inline void iommu_program_tables(GaTest *t)
 {
-    uint64_t dte2;
+    uint64_t dte2 = AMD_IOMMU_DTE_Q2_IV |
+                    ((uint64_t)IRT_LEN_LOG2 <<
+                     AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT) |
+                    IRT_GPA |
+                    ((uint64_t)AMD_IOMMU_DTE_INTCTL_REMAP <<
+                     AMD_IOMMU_DTE_Q2_INTCTL_SHIFT);
 
     t->cmd_tail = 0;
-
     iommu_writeq(t, AMD_IOMMU_MMIO_DEVTAB_BASE, DEVTAB_GPA);
     iommu_writeq(t, AMD_IOMMU_MMIO_CMDBUF_BASE,
                  CMDBUF_GPA | (8ULL << AMD_IOMMU_RING_LEN_SHIFT));
-    qtest_memset(t->qts, EVTLOG_GPA, 0, 4096);
-    iommu_writeq(t, AMD_IOMMU_MMIO_EVTLOG_BASE,
-                 EVTLOG_GPA | (8ULL << AMD_IOMMU_RING_LEN_SHIFT));
-
-    dte2 = AMD_IOMMU_DTE_Q2_IV |
-           ((uint64_t)IRT_LEN_LOG2 << AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT) |
-           IRT_GPA |
-           ((uint64_t)AMD_IOMMU_DTE_INTCTL_REMAP <<
-            AMD_IOMMU_DTE_Q2_INTCTL_SHIFT);
     qtest_writeq(t->qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE,
                  AMD_IOMMU_DTE_Q0_V);
     qtest_writeq(t->qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE + 16,
                  dte2);
+}
+
+/*
+ * Program the IOMMU for vAPIC mode (GAEn, XTEn, GAMEn = 1) with its
+ * device table, command buffer, event log and GA log.
+ */
+static inline void ga_program(GaTest *t)
+{
+    iommu_program_tables(t);
+    qtest_memset(t->qts, EVTLOG_GPA, 0, 4096);
+    iommu_writeq(t, AMD_IOMMU_MMIO_EVTLOG_BASE,
+                 EVTLOG_GPA | (8ULL << AMD_IOMMU_RING_LEN_SHIFT));
 
     iommu_writeq(t, AMD_IOMMU_MMIO_CONTROL,
                  AMD_IOMMU_CTRL_IOMMU_EN | AMD_IOMMU_CTRL_CMDBUF_EN |

@@ -30,27 +30,10 @@ static QTestState *start_machine(const char *extra)
  */
 static void remap_setup(GaTest *t)
 {
-    uint64_t dte2;
-
     memset(t, 0, sizeof(*t));
     t->qts = start_machine("");
     ga_pci_init(t);
-
-    /* One 4 KiB page of device table covers device IDs 0..127. */
-    iommu_writeq(t, AMD_IOMMU_MMIO_DEVTAB_BASE, DEVTAB_GPA);
-    iommu_writeq(t, AMD_IOMMU_MMIO_CMDBUF_BASE,
-                 CMDBUF_GPA | (8ULL << AMD_IOMMU_RING_LEN_SHIFT));
-
-    dte2 = AMD_IOMMU_DTE_Q2_IV |
-           ((uint64_t)IRT_LEN_LOG2 << AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT) |
-           IRT_GPA |
-           ((uint64_t)AMD_IOMMU_DTE_INTCTL_REMAP <<
-            AMD_IOMMU_DTE_Q2_INTCTL_SHIFT);
-    qtest_writeq(t->qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE,
-                 AMD_IOMMU_DTE_Q0_V);
-    qtest_writeq(t->qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE + 16,
-                 dte2);
-
+    iommu_program_tables(t);
     iommu_writeq(t, AMD_IOMMU_MMIO_CONTROL,
                  AMD_IOMMU_CTRL_IOMMU_EN | AMD_IOMMU_CTRL_CMDBUF_EN |
                  AMD_IOMMU_CTRL_GA_EN | AMD_IOMMU_CTRL_XT_EN);
