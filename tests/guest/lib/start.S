@@ -45,6 +45,17 @@ gdt64_desc:
     .quad gdt64
 
 /* 32-bit, flat segments: PAE, CR3, EFER.LME/NXE, GDT, paging on. */
+/* Flat data segments, null FS and GS: every CPU's first step in long mode. */
+.macro LOAD_DATA_SEGMENTS
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    xor %eax, %eax
+    mov %ax, %fs
+    mov %ax, %gs
+.endm
+
 .macro ENTER_LONG_MODE
     mov %cr4, %eax
     or $0x20, %eax              /* PAE */
@@ -110,13 +121,7 @@ _start:
 
     .code64
 start64:
-    mov $0x10, %ax
-    mov %ax, %ds
-    mov %ax, %es
-    mov %ax, %ss
-    xor %eax, %eax
-    mov %ax, %fs
-    mov %ax, %gs
+    LOAD_DATA_SEGMENTS
     lgdt gdt64_desc(%rip)
     mov $stacks + STACK_SIZE, %rsp
     call bsp_main
@@ -126,13 +131,7 @@ start64:
 /* APs arrive here from the trampoline, in long mode. */
     .globl ap_start64
 ap_start64:
-    mov $0x10, %ax
-    mov %ax, %ds
-    mov %ax, %es
-    mov %ax, %ss
-    xor %eax, %eax
-    mov %ax, %fs
-    mov %ax, %gs
+    LOAD_DATA_SEGMENTS
     mov $1, %eax
     cpuid
     shr $24, %ebx               /* initial APIC ID */
