@@ -1,5 +1,6 @@
 /*
- * The AVIC guest-APIC doorbell: see include/hw/i386/amd-avic-doorbell.h
+ * The AVIC guest-APIC doorbell, and setting the IRR bit that comes
+ * before it: see include/hw/i386/amd-avic-doorbell.h
  *
  * Rings come from vCPU threads (accelerated IPIs, the doorbell MSR) and
  * from device emulation (the IOMMU posting an interrupt), concurrently.
@@ -13,7 +14,10 @@
 #include "qemu/atomic.h"
 #include "qemu/rcu.h"
 #include "hw/core/cpu.h"
+#include "hw/i386/amd-avic-bits.h"
 #include "hw/i386/amd-avic-doorbell.h"
+#include "system/address-spaces.h"
+#include "system/memory.h"
 #include "trace.h"
 
 static AmdAvicDoorbellReceiver *doorbell_receiver;
@@ -52,6 +56,31 @@ bool amd_avic_doorbell_ring(uint32_t apic_id, AmdAvicDoorbellSource source)
             fn(cs);
         }
     }
+    return true;
+}
+
+bool amd_avic_set_irr(uint64_t backing, uint8_t vector)
+{
+    hwaddr irr = backing + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
+    hwaddr len = 4, xlat;
+    MemoryRegion *mr;
+    uint32_t *word;
+
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(&address_space_memory, irr, &xlat, &len,
+                                 true, MEMTXATTRS_UNSPECIFIED);
+    if (len < 4 || !memory_region_is_ram(mr) || mr->readonly ||
+        memory_region_is_romd(mr)) {
+        return false;
+    }
+    word = qemu_map_ram_ptr(mr->ram_block, xlat);
+    qatomic_fetch_or(word, cpu_to_le32(APIC_VEC_BIT(vector)));
+    /*
+     * The IRR write is visible before the caller reads IsRunning, rings
+     * or logs; pairs with the barrier of the target's VMRUN.
+     */
+    smp_mb();
+    memory_region_set_dirty(mr, xlat, 4);
     return true;
 }
 

@@ -124,19 +124,6 @@ static int amdvi_ga_fault(AMDVIState *s, uint16_t devid, uint64_t lo,
 /* Posting                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Set @bit in the 32-bit IRR word at @gpa; false if that is not RAM. */
-static bool amdvi_ga_set_irr(hwaddr gpa, uint32_t bit)
-{
-    uint32_t *p = amdvi_ga_map_ram(gpa, 4, true);
-
-    if (!p) {
-        return false;
-    }
-    qatomic_or(p, cpu_to_le32(bit));
-    amdvi_ga_unmap_ram(p, 4, true);
-    return true;
-}
-
 /* Destination[31:0] with XT (xtsup=on and Control.XTEn), else [7:0]. */
 static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
                               uint64_t ctrl)
@@ -186,17 +173,15 @@ int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
                               "reserved bits set in a guest-mode IRTE");
     }
 
+    /* The IRR bit, visible before whatever tells a CPU to look at it. */
     irr = (hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK) +
           APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
-    if (!amdvi_ga_set_irr(irr, APIC_VEC_BIT(vector))) {
+    if (!amd_avic_set_irr(hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK, vector)) {
         return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
                               "vAPIC backing page is not RAM");
     }
     st->posted++;
     trace_amdvi_ga_irr(devid, irr, vector);
-
-    /* The IRR bit before whatever tells a CPU to look at it. */
-    smp_mb();
 
     dest = amdvi_ga_dest(s, lo, hi, ctrl);
     if (lo & AMD_IOMMU_IRTE_LO_IS_RUN) {

@@ -45,6 +45,15 @@ void amd_avic_doorbell_set_receiver(AmdAvicDoorbellReceiver *fn);
  */
 bool amd_avic_doorbell_ring(uint32_t apic_id, AmdAvicDoorbellSource source);
 
+/*
+ * Set @vector's bit in the IRR of the vAPIC backing page at guest-
+ * physical @backing, atomically (other vCPUs and the IOMMU post into
+ * the same page), followed by a full barrier: the bit is visible before
+ * whatever the caller does next, reading IsRunning, ringing, logging.
+ * Returns false, changing nothing, if that IRR word is not RAM.
+ */
+bool amd_avic_set_irr(uint64_t backing, uint8_t vector);
+
 /* Rings so far from @source (including dropped ones), for tests. */
 uint64_t amd_avic_doorbell_count(AmdAvicDoorbellSource source);
 

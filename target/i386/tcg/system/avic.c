@@ -178,6 +178,15 @@ static void avic_page_write(hwaddr pa, unsigned offset, uint32_t val)
     }
 }
 
+/* A register of this vCPU's backing page (0 if it is not RAM). */
+static uint32_t avic_reg_read(CPUX86State *env, unsigned offset)
+{
+    RCU_READ_LOCK_GUARD();
+    uint32_t *page = avic_page(env->avic.backing, NULL, NULL);
+
+    return page ? avic_page_read(page, offset) : 0;
+}
+
 static bool avic_vec_test(uint32_t *page, unsigned base, uint8_t vec)
 {
     return avic_page_read(page, APIC_VEC_REG_OFFSET(base, vec)) &
@@ -194,27 +203,6 @@ static int avic_highest(uint32_t *page, unsigned base)
         }
     }
     return -1;
-}
-
-/* Set a vector's bit in the IRR of the backing page at @pa. */
-static bool avic_set_irr(hwaddr pa, uint8_t vec)
-{
-    MemoryRegion *mr;
-    hwaddr xlat;
-    uint32_t *page = avic_page(pa, &mr, &xlat);
-    unsigned off = APIC_VEC_REG_OFFSET(APIC_REG_IRR, vec);
-
-    if (!page) {
-        return false;
-    }
-    qatomic_fetch_or(&page[off / 4], cpu_to_le32(APIC_VEC_BIT(vec)));
-    /*
-     * The IRR write is visible before the caller reads IsRunning (or
-     * rings a doorbell); pairs with the barrier of the target's VMRUN.
-     */
-    smp_mb();
-    memory_region_set_dirty(mr, xlat + off, 4);
-    return true;
 }
 
 static uint64_t avic_physical_entry(CPUX86State *env, uint32_t index)
@@ -295,8 +283,8 @@ static void avic_deliver(CPUX86State *env, uint8_t vec)
         qatomic_fetch_and(&page[irr / 4], cpu_to_le32(~APIC_VEC_BIT(vec)));
         qatomic_fetch_or(&page[isr / 4], cpu_to_le32(APIC_VEC_BIT(vec)));
         memory_region_set_dirty(mr, xlat, TARGET_PAGE_SIZE);
-        avic_page_write(env->avic.backing, APIC_REG_PPR, avic_ppr(env, page));
     }
+    avic_update_ppr(env);
     env->avic.stats.deliveries++;
     trace_avic_deliver(env_cpu(env)->cpu_index, vec);
     do_interrupt_x86_hardirq(env, vec, 1);
@@ -336,6 +324,15 @@ static void avic_exit_after_insn(CPUX86State *env, uint64_t code,
     avic_kick_self(env);
 }
 
+/* The exit the last instruction owes, with RIP already past it. */
+static G_NORETURN void avic_take_pending_exit(CPUX86State *env)
+{
+    env->avic.exit_pending = false;
+    cpu_reset_interrupt(env_cpu(env), CPU_INTERRUPT_AVIC);
+    avic_set_exit_info2(env, env->avic.exit_info2);
+    cpu_vmexit(env, env->avic.exit_code, env->avic.exit_info1, 0);
+}
+
 static void avic_trap(CPUX86State *env, unsigned offset, uint8_t vector)
 {
     env->avic.stats.exit_trap++;
@@ -371,9 +368,7 @@ typedef struct AvicIpi {
 /* This vCPU's own guest physical APIC ID, from its backing page. */
 static uint32_t avic_self_id(CPUX86State *env)
 {
-    RCU_READ_LOCK_GUARD();
-    uint32_t *page = avic_page(env->avic.backing, NULL, NULL);
-    uint32_t id = page ? avic_page_read(page, APIC_REG_ID) : 0;
+    uint32_t id = avic_reg_read(env, APIC_REG_ID);
 
     return env->avic.x2avic ? id : id >> 24;
 }
@@ -408,9 +403,7 @@ static void avic_ipi_all(CPUX86State *env, AvicIpi *ipi, bool self,
 static bool avic_ipi_logical(CPUX86State *env, AvicIpi *ipi, uint32_t dest,
                              unsigned *id, uint32_t *index)
 {
-    RCU_READ_LOCK_GUARD();
-    uint32_t *page = avic_page(env->avic.backing, NULL, NULL);
-    bool flat = page && (avic_page_read(page, APIC_REG_DFR) >> 28) == 0xf;
+    bool flat = (avic_reg_read(env, APIC_REG_DFR) >> 28) == 0xf;
 
     if (env->avic.x2avic) {
         /* Logical x2APIC ID: cluster in 31:16, one bit per CPU in 15:0. */
@@ -485,69 +478,61 @@ static bool avic_ipi_targets(CPUX86State *env, AvicIpi *ipi, uint32_t lo,
  */
 static void avic_send_ipi(CPUX86State *env, uint32_t lo, uint32_t hi)
 {
-    AvicIpi *ipi = g_new0(AvicIpi, 1);
+    AvicIpi ipi = { .icr = ((uint64_t)hi << 32) | lo, .vector = lo & 0xff };
     uint32_t dest = env->avic.x2avic ? hi : hi >> 24;
     unsigned id;
     uint32_t index = 0;
     int not_running = -1;
 
-    ipi->icr = ((uint64_t)hi << 32) | lo;
-    ipi->vector = lo & 0xff;
     env->avic.stats.ipis++;
 
     /* Only fixed, edge-triggered IPIs are accelerated. */
     if (((lo >> 8) & 7) != 0 || (lo & (1U << 15))) {
-        avic_incomplete_ipi(env, ipi->icr, AVIC_IPI_INVALID_INT_TYPE, 0);
-        goto out;
+        avic_incomplete_ipi(env, ipi.icr, AVIC_IPI_INVALID_INT_TYPE, 0);
+        return;
     }
-    if (ipi->vector < 16) {
-        avic_incomplete_ipi(env, ipi->icr, AVIC_IPI_INVALID_VECTOR, 0);
-        goto out;
+    if (ipi.vector < 16) {
+        avic_incomplete_ipi(env, ipi.icr, AVIC_IPI_INVALID_VECTOR, 0);
+        return;
     }
     if (((lo >> 18) & 3) == 1) {
         /* Self: this vCPU's own page, no table (APM step 1). */
-        WITH_RCU_READ_LOCK_GUARD() {
-            avic_set_irr(env->avic.backing, ipi->vector);
-        }
+        amd_avic_set_irr(env->avic.backing, ipi.vector);
         avic_kick_self(env);
-        goto out;
+        return;
     }
-    if (!avic_ipi_targets(env, ipi, lo, dest, &id, &index)) {
-        avic_incomplete_ipi(env, ipi->icr, id, index);
-        goto out;
+    if (!avic_ipi_targets(env, &ipi, lo, dest, &id, &index)) {
+        avic_incomplete_ipi(env, ipi.icr, id, index);
+        return;
     }
     /* Check every backing page before writing any IRR. */
-    for (unsigned i = 0; i < ipi->count; i++) {
-        uint64_t e = avic_physical_entry(env, ipi->index[i]);
+    for (unsigned i = 0; i < ipi.count; i++) {
+        uint64_t e = avic_physical_entry(env, ipi.index[i]);
 
         if (!avic_page_is_ram(e & AVIC_PHYS_ENTRY_BACKING_MASK)) {
-            avic_incomplete_ipi(env, ipi->icr, AVIC_IPI_INVALID_BACKING_PAGE,
-                                ipi->index[i]);
-            goto out;
+            avic_incomplete_ipi(env, ipi.icr, AVIC_IPI_INVALID_BACKING_PAGE,
+                                ipi.index[i]);
+            return;
         }
     }
-    for (unsigned i = 0; i < ipi->count; i++) {
-        uint64_t e = avic_physical_entry(env, ipi->index[i]);
+    for (unsigned i = 0; i < ipi.count; i++) {
+        uint64_t e = avic_physical_entry(env, ipi.index[i]);
 
-        WITH_RCU_READ_LOCK_GUARD() {
-            avic_set_irr(e & AVIC_PHYS_ENTRY_BACKING_MASK, ipi->vector);
-        }
-        /* IsRunning is read after the IRR write (avic_set_irr's barrier). */
-        e = avic_physical_entry(env, ipi->index[i]);
+        amd_avic_set_irr(e & AVIC_PHYS_ENTRY_BACKING_MASK, ipi.vector);
+        /* IsRunning is read after the IRR write (its barrier). */
+        e = avic_physical_entry(env, ipi.index[i]);
         if (e & AVIC_PHYS_ENTRY_IS_RUNNING) {
             amd_avic_doorbell_ring(e & AVIC_PHYS_ENTRY_HOST_ID_MASK,
                                    AMD_AVIC_DOORBELL_IPI);
         } else if (not_running < 0) {
-            not_running = ipi->index[i];
+            not_running = ipi.index[i];
         }
     }
-    trace_avic_ipi(env_cpu(env)->cpu_index, ipi->icr, ipi->count);
+    trace_avic_ipi(env_cpu(env)->cpu_index, ipi.icr, ipi.count);
     if (not_running >= 0) {
-        avic_incomplete_ipi(env, ipi->icr, AVIC_IPI_TARGET_NOT_RUNNING,
+        avic_incomplete_ipi(env, ipi.icr, AVIC_IPI_TARGET_NOT_RUNNING,
                             not_running);
     }
-out:
-    g_free(ipi);
 }
 
 /* ------------------------------------------------------------------ */
@@ -661,7 +646,6 @@ static MemTxResult avic_mmio_write(void *opaque, hwaddr addr, uint64_t data,
 {
     CPUX86State *env = avic_mmio_env();
     unsigned offset = addr & 0xff0;
-    uint32_t icr_hi;
 
     if (!env) {
         return MEMTX_DECODE_ERROR;
@@ -675,10 +659,8 @@ static MemTxResult avic_mmio_write(void *opaque, hwaddr addr, uint64_t data,
                             MEMTXATTRS_UNSPECIFIED, buf, size);
         return MEMTX_OK;
     }
-    icr_hi = address_space_ldl_le(&address_space_memory,
-                                  env->avic.backing + APIC_REG_ICR_HI,
-                                  MEMTXATTRS_UNSPECIFIED, NULL);
-    avic_reg_write(env, avic_reg(offset), offset, data, icr_hi);
+    avic_reg_write(env, avic_reg(offset), offset, data,
+                   avic_reg_read(env, APIC_REG_ICR_HI));
     return MEMTX_OK;
 }
 
@@ -785,13 +767,9 @@ bool avic_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val,
     if (reg->read == AVIC_FAULT) {
         avic_fault(env, offset, false, retaddr);
     }
-    *val = address_space_ldl_le(&address_space_memory,
-                                env->avic.backing + offset,
-                                MEMTXATTRS_UNSPECIFIED, NULL);
+    *val = avic_reg_read(env, offset);
     if (offset == APIC_REG_ICR_LO) {
-        *val |= (uint64_t)address_space_ldl_le(&address_space_memory,
-                                env->avic.backing + APIC_REG_ICR_HI,
-                                MEMTXATTRS_UNSPECIFIED, NULL) << 32;
+        *val |= (uint64_t)avic_reg_read(env, APIC_REG_ICR_HI) << 32;
     }
     return true;
 }
@@ -835,9 +813,7 @@ bool avic_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val,
     }
     avic_reg_write(env, reg, offset, val, val >> 32);
     if (env->avic.exit_pending) {
-        env->avic.exit_pending = false;
-        avic_set_exit_info2(env, env->avic.exit_info2);
-        cpu_vmexit(env, env->avic.exit_code, env->avic.exit_info1, 0);
+        avic_take_pending_exit(env);
     }
     env->eip -= 2;      /* the translator advances RIP itself */
     return true;
@@ -975,10 +951,7 @@ void avic_exec_interrupt(CPUX86State *env)
     int vec;
 
     if (env->avic.exit_pending) {
-        env->avic.exit_pending = false;
-        cpu_reset_interrupt(cs, CPU_INTERRUPT_AVIC);
-        avic_set_exit_info2(env, env->avic.exit_info2);
-        cpu_vmexit(env, env->avic.exit_code, env->avic.exit_info1, 0);
+        avic_take_pending_exit(env);
     }
     cpu_reset_interrupt(cs, CPU_INTERRUPT_AVIC);
     vec = avic_deliverable(env);
