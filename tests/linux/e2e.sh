@@ -19,20 +19,7 @@ machine=(-M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2
 events=kvm:kvm_pi_irte_update,kvm:kvm_avic_ga_log
 events=$events,kvm:kvm_apicv_inhibit_changed
 
-n=0
-failed=0
-check() {       # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        echo "ok $n - $what"
-    else
-        echo "not ok $n - $what"
-        failed=1
-    fi
-}
-says() { grep -qF -- "$1" <<< "$out"; }
+. "$top/tests/linux/tap.sh"
 counter() { awk -v k="$1" '$1 == k { print $2 }' "$counters"; }
 at_least() { [ "$(counter "$1")" -ge "$2" ] 2>/dev/null; }
 exactly() { [ "$(counter "$1")" = "$2" ]; }
@@ -88,9 +75,7 @@ check "running: a doorbell per posted MSI ($(counter ga-doorbells))" \
 check "running: no GA log entry" exactly ga-log-entries 0
 check "running: AVIC delivered them ($(counter avic-deliveries))" \
     at_least avic-deliveries "$count"
-exits=$(grep -o 'l2-edu: mode running.*' <<< "$out" |
-        awk '{ for (i = 1; i < NF; i++) if ($i == "exits") e = $(i + 1);
-               else if ($i == "irq_exits") q = $(i + 1); print e - q }')
+exits=$(exits_besides_irqs "l2-edu: mode running")
 check "running: no L2 exit per interrupt ($exits exits besides L1's own interrupts, for $count MSIs)" \
     test "${exits:-999}" -lt 20
 

@@ -21,32 +21,18 @@ fi
 echo "ok 1 - linux boots to userspace and reports ($((SECONDS - start)) s)"
 echo "$out" | sed 's/^/# /'
 
+. "$top/tests/linux/tap.sh"
 n=1
-expect() {
-    n=$((n + 1))
-    if echo "$out" | grep -qF -- "$1"; then
-        echo "ok $n - guest says: $1"
-    else
-        echo "not ok $n - guest says: $1"
-    fi
-}
-expect "AMD-Vi: Interrupt remapping enabled"
-expect "AMD-Vi: X2APIC enabled"
-expect "AMD-Vi: Virtual APIC enabled"
-expect "module kvm-amd loaded"
-expect "kvm_amd: AVIC enabled"
-expect "kvm_amd: x2AVIC enabled"
-expect "/sys/module/kvm_amd/parameters/avic = Y"
-expect "l2-ipi: sent $ipis delivered $ipis"
+for line in "AMD-Vi: Interrupt remapping enabled" "AMD-Vi: X2APIC enabled" \
+            "AMD-Vi: Virtual APIC enabled" "module kvm-amd loaded" \
+            "kvm_amd: AVIC enabled" "kvm_amd: x2AVIC enabled" \
+            "/sys/module/kvm_amd/parameters/avic = Y" \
+            "l2-ipi: sent $ipis delivered $ipis"; do
+    check "guest says: $line" says "$line"
+done
 # IPIs to a running target exit nowhere: what exits there are, besides
-# L1's own interrupts (its timer), are the L2's setup (APIC enable...).
-exits=$(echo "$out" | grep -o 'l2-ipi: sent.*' |
-        awk '{ for (i = 1; i < NF; i++) if ($i == "exits") e = $(i + 1);
-               else if ($i == "irq_exits") q = $(i + 1); print e - q }')
-n=$((n + 1))
-if [ -n "$exits" ] && [ "$exits" -lt 20 ]; then
-    echo "ok $n - L2 IPIs: $exits exits besides L1's interrupts for $ipis IPIs"
-else
-    echo "not ok $n - L2 IPIs: ${exits:-no} exits besides L1's interrupts" \
-         "for $ipis IPIs"
-fi
+# L1's own interrupts, are the L2's setup (APIC enable...).
+exits=$(exits_besides_irqs "l2-ipi: sent")
+check "L2 IPIs: ${exits:-no} exits besides L1's interrupts for $ipis IPIs" \
+    test "${exits:-999}" -lt 20
+exit $failed
