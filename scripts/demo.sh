@@ -9,15 +9,18 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 count=${DEMO_COUNT:-200}
+. "$top/scripts/pins.sh"
+kernel=${LINUX_PINS%% *}
+linux_pin "$kernel"
 
 cat <<EOT
-demo: Linux $(. "$top/scripts/pins.sh"; echo "$LINUX_KVER") as L1 on build/qemu-system-x86_64
+demo: Linux $LINUX_KVER as L1 on build/qemu-system-x86_64
       -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2
       -device amd-iommu,xtsup=on,gappi=on -device edu
       L1 runs an L2 (tests/linux/l2-edu.c) with edu assigned; edu sends $count MSIs.
 EOT
 start=$SECONDS
-"$top/tests/linux/e2e.sh" "$count" | awk '
+"$top/tests/linux/e2e.sh" -k "$kernel" "$count" | awk '
     /^# ---- running/ { print "\n== the L2 vCPU runs: posted interrupts ring the doorbell" }
     /^# ---- halted/  { print "\n== the L2 vCPU halts: posted interrupts go through the GA log" }
     /^# guest: /      { sub(/^# guest: /, ""); print "  L1 says:   " $0 }
@@ -28,5 +31,5 @@ start=$SECONDS
     END { exit bad }'
 rc=$?
 echo
-echo "demo: done in $((SECONDS - start)) s; consoles in build/linux/e2e-*.log"
+echo "demo: done in $((SECONDS - start)) s; consoles in build/linux/e2e-$kernel-*.log"
 exit $rc

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build a busybox initramfs for the Linux tests and the demo.
 #   mk-initramfs.sh [-b PROGRAM]... OUT.cpio.gz LINUX_TREE MODULE...
+# LINUX_TREE is what fetch-linux.sh prints.
 # The image holds Debian's static busybox, our /init
 # (tests/linux/init), the report patterns, the static PROGRAMs (in
 # /bin), and the named kernel modules with everything they depend on,
@@ -8,7 +9,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-. "$here/pins.sh"
 
 bins=()
 while getopts b: opt; do
@@ -20,7 +20,7 @@ done
 shift $((OPTIND - 1))
 out=$1 tree=$2
 shift 2
-moddir=$tree/lib/modules/$LINUX_KVER
+moddir=$tree/lib/modules/$(cat "$tree/kver")
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT

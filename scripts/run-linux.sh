@@ -1,7 +1,8 @@
 #!/bin/bash
-# Boot the pinned Debian kernel with our initramfs on build/'s QEMU.
-#   run-linux.sh [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"] [-m "MODULES"]
-#                [-s COUNTERS] -- QEMU-ARG...
+# Boot a pinned Debian kernel with our initramfs on build/'s QEMU.
+#   run-linux.sh [-k KERNEL] [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"]
+#                [-m "MODULES"] [-s COUNTERS] -- QEMU-ARG...
+# KERNEL names a pin in scripts/pins.sh (default: the first).
 # With -s, the guest holds after its report while our counters are read
 # over QMP into COUNTERS ("name value" lines; the IOMMU must have
 # id=iommu), then QEMU quits.
@@ -13,15 +14,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-. "$here/pins.sh"
 
 timeout=300
 log=$top/build/linux/console.log
 append=
 modules=kvm-amd
 counters=
-while getopts t:o:a:m:s: opt; do
+kernel=
+while getopts k:t:o:a:m:s: opt; do
     case $opt in
+    k) kernel=$OPTARG ;;
     s) counters=$OPTARG ;;
     t) timeout=$OPTARG ;;
     o) log=$OPTARG ;;
@@ -34,9 +36,9 @@ shift $((OPTIND - 1))
 
 qemu=$top/build/qemu-system-x86_64
 [ -x "$qemu" ] || { echo "run-linux: $qemu missing; run make" >&2; exit 1; }
-tree=$("$here/fetch-linux.sh")
+tree=$("$here/fetch-linux.sh" ${kernel:+"$kernel"})
 mkdir -p "$top/build/linux" "$(dirname "$log")"
-initrd=$top/build/linux/initramfs.cpio.gz
+initrd=$top/build/linux/initramfs-$(cat "$tree/kver").cpio.gz
 # Our static programs for the L1 guest: tests/linux/*.c, each with the
 # VMM library in tests/linux/vmm/.
 progs=()
@@ -64,7 +66,7 @@ rc=0
 timeout --foreground -k 5 "$timeout" "$qemu" \
     -display none -vga none -nic none -no-reboot -m 1G \
     -serial "file:$log" -monitor none "${qmp[@]}" \
-    -kernel "$tree/boot/vmlinuz-$LINUX_KVER" -initrd "$initrd" \
+    -kernel "$tree/vmlinuz" -initrd "$initrd" \
     -append "console=ttyS0 panic=-1 quiet $append" \
     "$@" 2> "$log.stderr" &
 pid=$!

@@ -8,7 +8,8 @@
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
 #   guest   the test hypervisor suite (tests/guest/run.sh)
-#   linux   Debian's Linux 6.12 boots with AVIC and vAPIC (tests/linux/smoke.sh)
+#   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
+#           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
 #           GA log wake-ups (tests/linux/e2e.sh)
 #

@@ -1,5 +1,6 @@
 #!/bin/bash
-# End to end with unmodified Linux: Debian's 6.12 as L1 on our QEMU with
+# End to end with unmodified Linux: each pinned Debian kernel
+# (scripts/pins.sh) as L1 on our QEMU with
 # AVIC and the AMD IOMMU in vAPIC mode, KVM (kvm_amd avic=1) running an
 # L2 to which edu is assigned with VFIO (tests/linux/l2-edu.c).  edu's
 # MSIs are posted by our IOMMU into the L2 vCPU's backing page:
@@ -9,9 +10,20 @@
 # Each phase is one boot; our counters are read over QMP at its end.
 # TAP on stdout; the story (guest lines, counters) as comments.
 #
-#   tests/linux/e2e.sh [COUNT]
+#   tests/linux/e2e.sh [-k KERNEL]... [COUNT]   default: every pinned kernel
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/pins.sh"
+kernels=()
+while getopts k: opt; do
+    case $opt in
+    k) kernels+=("$OPTARG") ;;
+    *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+# shellcheck disable=SC2206  # a list of names
+[ ${#kernels[@]} -gt 0 ] || kernels=($LINUX_PINS)
 count=${1:-200}
 
 machine=(-M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2
@@ -37,20 +49,20 @@ explain() {
 }
 
 phase() {       # phase MODE
-    local mode=$1 log=$top/build/linux/e2e-$1.log start=$SECONDS l2
-    counters=$top/build/linux/e2e-$1.counters
+    local mode=$1 log=$top/build/linux/e2e-$k-$1.log start=$SECONDS l2
+    counters=$top/build/linux/e2e-$k-$1.counters
     rm -f "$counters"
-    echo "# ---- $mode: l2-edu $count $mode"
-    out=$("$top/scripts/run-linux.sh" -t 300 -o "$log" -s "$counters" \
+    echo "# ---- $mode: l2-edu $count $mode, Linux $k"
+    out=$("$top/scripts/run-linux.sh" -k "$k" -t 300 -o "$log" -s "$counters" \
               -m "kvm-amd vfio-pci vfio_iommu_type1" \
               -a "qa.kvm_amd=avic=1 qa.run=l2-edu,$count,$mode qa.trace=$events" \
               -- "${machine[@]}" 2>&1)
-    check "$mode: L1 boots, runs the L2 and reports ($((SECONDS - start)) s)" \
+    check "$k: $mode: L1 boots, runs the L2 and reports ($((SECONDS - start)) s)" \
         says "run status: 0"
     l2=$(grep -o "l2-edu: mode .*" <<< "$out")
-    check "$mode: every MSI delivered in the L2 ($l2)" \
+    check "$k: $mode: every MSI delivered in the L2 ($l2)" \
         says "sent $count delivered $count"
-    check "$mode: L1 KVM put the IRTE in guest mode (PI enabled)" \
+    check "$k: $mode: L1 KVM put the IRTE in guest mode (PI enabled)" \
         says "kvm_pi_irte_update: PI is enabled"
     if ! says "run status: 0"; then
         explain
@@ -60,34 +72,40 @@ phase() {       # phase MODE
     sed 's/^/# counter: /' "$counters" 2>/dev/null | grep -E ' (ga|avic)-'
 }
 
-phase running
-check "L1: AMD-Vi: Interrupt remapping enabled" \
-    says "AMD-Vi: Interrupt remapping enabled"
-check "L1: AMD-Vi: Virtual APIC enabled" says "AMD-Vi: Virtual APIC enabled"
-check "L1: kvm_amd: AVIC enabled" says "kvm_amd: AVIC enabled"
-check "L1: kvm_amd: x2AVIC enabled" says "kvm_amd: x2AVIC enabled"
-check "L1: no AVIC inhibit while the L2 ran (only ABSENT, before its irqchip)" \
-    no_avoidable_inhibit
-check "running: the IOMMU posted with IsRun=1 ($(counter ga-posted-running))" \
-    at_least ga-posted-running "$count"
-check "running: a doorbell per posted MSI ($(counter ga-doorbells))" \
-    at_least ga-doorbells "$count"
-check "running: no GA log entry" exactly ga-log-entries 0
-check "running: AVIC delivered them ($(counter avic-deliveries))" \
-    at_least avic-deliveries "$count"
-exits=$(exits_besides_irqs "l2-edu: mode running")
-check "running: no L2 exit per interrupt ($exits exits besides L1's own interrupts, for $count MSIs)" \
-    test "${exits:-999}" -lt 20
+e2e() {         # e2e KERNEL
+    k=$1
+    phase running
+    check "$k: L1: AMD-Vi: Interrupt remapping enabled" \
+        says "AMD-Vi: Interrupt remapping enabled"
+    check "$k: L1: AMD-Vi: Virtual APIC enabled" says "AMD-Vi: Virtual APIC enabled"
+    check "$k: L1: kvm_amd: AVIC enabled" says "kvm_amd: AVIC enabled"
+    check "$k: L1: kvm_amd: x2AVIC enabled" says "kvm_amd: x2AVIC enabled"
+    check "$k: L1: no AVIC inhibit while the L2 ran (only ABSENT, before its irqchip)" \
+        no_avoidable_inhibit
+    check "$k: running: the IOMMU posted with IsRun=1 ($(counter ga-posted-running))" \
+        at_least ga-posted-running "$count"
+    check "$k: running: a doorbell per posted MSI ($(counter ga-doorbells))" \
+        at_least ga-doorbells "$count"
+    check "$k: running: no GA log entry" exactly ga-log-entries 0
+    check "$k: running: AVIC delivered them ($(counter avic-deliveries))" \
+        at_least avic-deliveries "$count"
+    exits=$(exits_besides_irqs "l2-edu: mode running")
+    check "$k: running: no L2 exit per interrupt ($exits exits besides L1's own interrupts, for $count MSIs)" \
+        test "${exits:-999}" -lt 20
 
-phase halted
-check "halted: GA log entries written ($(counter ga-log-entries))" \
-    at_least ga-log-entries 1
-check "halted: GA log interrupts sent ($(counter ga-log-interrupts))" \
-    at_least ga-log-interrupts 1
-check "halted: L1 KVM woke the vCPU from the GA log" \
-    grep -qE 'trace kvm_avic_ga_log: [1-9]' <<< "$out"
-check "halted: AVIC delivered them ($(counter avic-deliveries))" \
-    at_least avic-deliveries "$count"
+    phase halted
+    check "$k: halted: GA log entries written ($(counter ga-log-entries))" \
+        at_least ga-log-entries 1
+    check "$k: halted: GA log interrupts sent ($(counter ga-log-interrupts))" \
+        at_least ga-log-interrupts 1
+    check "$k: halted: L1 KVM woke the vCPU from the GA log" \
+        grep -qE 'trace kvm_avic_ga_log: [1-9]' <<< "$out"
+    check "$k: halted: AVIC delivered them ($(counter avic-deliveries))" \
+        at_least avic-deliveries "$count"
+}
 
+for k in "${kernels[@]}"; do
+    e2e "$k"
+done
 echo "1..$n"
 exit $failed
