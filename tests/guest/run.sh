@@ -18,6 +18,7 @@ GROUP_TABLE='
 smoke            60  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic
 iommu-remap      60  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic -device amd-iommu,intremap=on,xtsup=on -device edu
 svm-basic        60  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic
+svm-tcg          60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic
 avic-regs        60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-ipi         90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-doorbell    60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
