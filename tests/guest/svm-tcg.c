@@ -8,7 +8,12 @@
  *     through the double-fault rules, and the #DF that results is
  *     intercepted like any other exception (nested_exceptions_test);
  *   - SYSENTER_ESP, SYSENTER_EIP and TSC_AUX keep bits 31:0 only on an
- *     AMD CPU (msrs_test).
+ *     AMD CPU (msrs_test);
+ *   - WRMSR of a non-canonical address to FS_BASE, GS_BASE,
+ *     KERNEL_GS_BASE, LSTAR or CSTAR raises #GP (msrs_test);
+ *   - INT3 and INTO are intercepted as the exceptions #BP and #OF, not
+ *     as INTn; INT 3 (CD 03) is an INTn (debug_regs' software
+ *     breakpoints).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -26,12 +31,34 @@
 #define VMCB_EVENT_INJ_ERR  0x0ac
 #define VMCB_IDTR_LIMIT     (VMCB_IDTR + 4)
 
+#define VEC_BP      3
+#define INTERCEPT_INTN      BIT(21)
+#define SVM_EXIT_SWINT      0x075
+
 #define MSR_SYSENTER_ESP    0x175
 #define MSR_SYSENTER_EIP    0x176
 #define MSR_TSC_AUX         0xc0000103
+#define MSR_LSTAR           0xc0000082
+#define MSR_CSTAR           0xc0000083
+#define MSR_FS_BASE         0xc0000100
+#define MSR_KERNEL_GS_BASE  0xc0000102
 
 static void l2_never_runs(void *arg)
 {
+}
+
+extern char l2_int3_insn[], l2_int_3_insn[];
+
+/* INT3 (CC), then INT 3 (CD 03). */
+static void l2_int3_then_int_3(void *arg)
+{
+    asm volatile("l2_int3_insn: int3\n\t"
+                 "l2_int_3_insn: .byte 0xcd, 0x03" ::: "memory");
+}
+
+static void count_only(struct frame *f)
+{
+    this_cpu()->guest_irq_count[f->vector]++;
 }
 
 static int stop_on_any_exit(struct vcpu *v)
@@ -75,13 +102,31 @@ static bool msr_keeps_low_half(uint32_t msr)
     return w == -1 && r == -1 && val == 0x12345678ULL;
 }
 
+/*
+ * A non-canonical address raises #GP and leaves the MSR as it was; a
+ * canonical one with the top bits set is taken.
+ */
+static bool msr_takes_canonical_only(uint32_t msr)
+{
+    uint64_t old = rdmsr(msr), val = 0;
+    int bad = wrmsr_safe(msr, 0xaaaaaaaaaaaaaaaaULL);
+    bool kept = rdmsr(msr) == old;
+    int good = wrmsr_safe(msr, 0xffff800000001000ULL);
+
+    rdmsr_safe(msr, &val);
+    wrmsr(msr, old);
+    printf("# msr %#x: non-canonical %d (kept %d), canonical %d read %#llx\n",
+           msr, bad, kept, good, (unsigned long long)val);
+    return bad == 13 && kept && good == -1 && val == 0xffff800000001000ULL;
+}
+
 int main(void)
 {
     struct vcpu *v;
     uint64_t code, intinfo;
 
     tap_group("svm-tcg");
-    tap_plan(7);
+    tap_plan(10);
 
     if (!report(npt_supported(), "CPUID: SVM and NPT offered")) {
         tap_finish();
@@ -122,5 +167,37 @@ int main(void)
            msr_keeps_low_half(MSR_SYSENTER_EIP),
            "SYSENTER_ESP/EIP keep bits 31:0 only (AMD)");
     report(msr_keeps_low_half(MSR_TSC_AUX), "TSC_AUX keeps bits 31:0 only (AMD)");
+    /* GS_BASE has the same check, but this kernel's per-CPU data is at
+     * %gs: a write that wrongly went through would crash it. */
+    report(msr_takes_canonical_only(MSR_FS_BASE) &&
+           msr_takes_canonical_only(MSR_KERNEL_GS_BASE) &&
+           msr_takes_canonical_only(MSR_LSTAR) &&
+           msr_takes_canonical_only(MSR_CSTAR),
+           "FS/KERNEL_GS_BASE, LSTAR, CSTAR: #GP on a non-canonical address");
+
+    /* 5. #BP intercepted: INT3 exits before delivery, RIP at the INT3. */
+    set_guest_irq_handler(VEC_BP, count_only);
+    v = vcpu_create(vm, 3, l2_int3_then_int_3, NULL);
+    v->on_exit = stop_on_any_exit;
+    vmcb_write32(v, VMCB_INTERCEPT_EXC, BIT(VEC_BP));
+    code = vcpu_run(v);
+    report(code == SVM_EXIT_EXCP(VEC_BP) &&
+           v->exit_rip == (uint64_t)l2_int3_insn,
+           "int3, #BP intercepted: exit %#llx at rip %#llx (want %#x at %p)",
+           (unsigned long long)code, (unsigned long long)v->exit_rip,
+           SVM_EXIT_EXCP(VEC_BP), l2_int3_insn);
+
+    /* 6. INTn intercepted: INT3 is delivered to the L2, INT 3 exits. */
+    this_cpu()->guest_irq_count[VEC_BP] = 0;
+    v = vcpu_create(vm, 4, l2_int3_then_int_3, NULL);
+    v->on_exit = stop_on_any_exit;
+    vmcb_write32(v, VMCB_INTERCEPT_MISC1,
+                 vmcb_read32(v, VMCB_INTERCEPT_MISC1) | INTERCEPT_INTN);
+    code = vcpu_run(v);
+    report(code == SVM_EXIT_SWINT && v->exit_rip == (uint64_t)l2_int_3_insn &&
+           this_cpu()->guest_irq_count[VEC_BP] == 1,
+           "INTn intercepted: int3 reaches the L2 (%u), int $3 exits %#llx "
+           "at rip %#llx", this_cpu()->guest_irq_count[VEC_BP],
+           (unsigned long long)code, (unsigned long long)v->exit_rip);
     return 0;
 }
