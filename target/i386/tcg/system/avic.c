@@ -84,7 +84,7 @@ static const AvicReg avic_regs[] = {
     { 0x030, 0x030, "VERSION",  AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x040, 0x070, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x080, 0x080, "TPR",      AVIC_ALLOW, AVIC_ACCEL, X2_NONE },
-    { 0x090, 0x090, "APR",      AVIC_FAULT, AVIC_FAULT, X2_NONE },
+    { 0x090, 0x090, "APR",      AVIC_FAULT, AVIC_FAULT, X2_RO },
     { 0x0a0, 0x0a0, "PPR",      AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x0b0, 0x0b0, "EOI",      AVIC_ALLOW, AVIC_ACCEL, X2_WO },
     { 0x0c0, 0x0c0, "RRR",      AVIC_ALLOW, AVIC_TRAP,  X2_ABSENT },
@@ -95,8 +95,7 @@ static const AvicReg avic_regs[] = {
     { 0x180, 0x1f0, "TMR",      AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x200, 0x270, "IRR",      AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x280, 0x280, "ESR",      AVIC_ALLOW, AVIC_TRAP,  X2_NONE },
-    { 0x290, 0x2e0, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
-    { 0x2f0, 0x2f0, "LVT_CMCI", AVIC_ALLOW, AVIC_ALLOW, X2_NONE },
+    { 0x290, 0x2f0, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x300, 0x300, "ICR_LO",   AVIC_ALLOW, AVIC_ACCEL, X2_NONE },
     { 0x310, 0x310, "ICR_HI",   AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x320, 0x370, "LVT",      AVIC_ALLOW, AVIC_TRAP,  X2_NONE },
@@ -105,7 +104,9 @@ static const AvicReg avic_regs[] = {
     { 0x3a0, 0x3d0, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x3e0, 0x3e0, "TDCR",     AVIC_ALLOW, AVIC_TRAP,  X2_NONE },
     { 0x3f0, 0x3f0, "SELF_IPI", AVIC_ALLOW, AVIC_ALLOW, X2_WO },
-    { 0x400, 0x420, "EXT",      AVIC_FAULT, AVIC_FAULT, X2_NONE },
+    { 0x400, 0x400, "EXT_FEAT", AVIC_FAULT, AVIC_FAULT, X2_RO },
+    { 0x410, 0x410, "EXT_CTL",  AVIC_FAULT, AVIC_FAULT, X2_NONE },
+    { 0x420, 0x420, "SEOI",     AVIC_FAULT, AVIC_FAULT, X2_WO },
     { 0x430, 0x470, "reserved", AVIC_FAULT, AVIC_FAULT, X2_ABSENT },
     { 0x480, 0x4f0, "IER",      AVIC_FAULT, AVIC_FAULT, X2_NONE },
     { 0x500, 0x530, "EXTLVT",   AVIC_FAULT, AVIC_FAULT, X2_NONE },
@@ -748,6 +749,20 @@ static bool avic_x2apic_legal(const AvicReg *reg, bool write)
     return !(reg->x2 & (write ? X2_RO : X2_WO));
 }
 
+/* x2APIC value checks on WRMSR, before the table's; false: #GP. */
+static bool avic_x2apic_value_legal(unsigned offset, uint64_t val)
+{
+    switch (offset) {
+    case APIC_REG_ICR_LO:
+        return !(val & APIC_X2_ICR_RESERVED);
+    case APIC_REG_EOI:
+    case APIC_REG_ESR:
+        return val == 0;
+    default:
+        return !(val & APIC_X2_HIGH_RESERVED);
+    }
+}
+
 bool avic_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val,
                 uintptr_t retaddr)
 {
@@ -799,7 +814,10 @@ bool avic_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val,
     }
     reg = avic_reg(offset);
     if (!avic_x2apic_legal(reg, true) ||
-        (offset == APIC_REG_EOI && val != 0)) {
+        !avic_x2apic_value_legal(offset, val)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "avic: WRMSR 0x%x value 0x%" PRIx64
+                      ": #GP under the x2APIC rules\n", msr, val);
+        trace_avic_x2apic_gp(env_cpu(env)->cpu_index, msr, val);
         raise_exception_err_ra(env, EXCP0D_GPF, 0, retaddr);
     }
     if (reg->write == AVIC_FAULT) {
