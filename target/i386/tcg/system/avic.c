@@ -924,6 +924,35 @@ void avic_vmrun(CPUX86State *env, uintptr_t retaddr)
     cpu_set_interrupt(env_cpu(env), CPU_INTERRUPT_AVIC);
 }
 
+/*
+ * cpu_vmexit() is about to take *exit_code.  An exit that the last
+ * instruction owes (trap-style 402h, level EOI, 401h) is part of that
+ * instruction, so it comes before anything recognized at the boundary
+ * after it: an INIT, the #DB trap of single-stepping or of a data
+ * breakpoint (APM vol. 2 §8.5: those are events between instructions;
+ * §15.7.1: a trap exit saves the state after the instruction).  That
+ * exit is taken instead.  The INIT stays pending; the #DB trap is not
+ * delivered (SVM has no field to carry a pending debug trap across a
+ * #VMEXIT), and RFLAGS.TF is still set, so single-stepping goes on at
+ * the next instruction.
+ */
+void avic_owed_exit_first(CPUX86State *env, uint64_t *exit_code,
+                          uint64_t *exit_info_1)
+{
+    AvicState *a = &env->avic;
+
+    if (likely(!a->exit_pending)) {
+        return;
+    }
+    trace_avic_owed_exit_first(env_cpu(env)->cpu_index, a->exit_code,
+                               *exit_code);
+    a->exit_pending = false;
+    cpu_reset_interrupt(env_cpu(env), CPU_INTERRUPT_AVIC);
+    avic_set_exit_info2(env, a->exit_info2);
+    *exit_code = a->exit_code;
+    *exit_info_1 = a->exit_info1;
+}
+
 void avic_vmexit(CPUX86State *env)
 {
     env->avic.active = false;
