@@ -30,7 +30,8 @@
  * 17:16, 13 and 12 (AMD requires Delivery Status to be zero), bits 63:32
  * of every other MSR, and any non-zero ESR (or EOI) value.
  *
- * Unlisted xAPIC offsets (010h here) are plain read/write ([APM] p.568).
+ * Unlisted xAPIC offsets (010h, 430h, 470h here) are plain read/write
+ * ([APM] p.568).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -89,6 +90,8 @@ static struct row xrows[] = {
     { 0x400, "ext APIC feature", K_FAULT, K_FAULT },
     { 0x410, "ext APIC control", K_FAULT, K_FAULT },
     { 0x420, "SEOI", K_FAULT, K_FAULT },
+    { 0x430, "unlisted 430h", K_ALLOW, K_ALLOW, 0x4321 },
+    { 0x470, "unlisted 470h", K_ALLOW, K_ALLOW, 0x4765 },
     { 0x480, "IER0", K_FAULT, K_FAULT },
     { 0x500, "ext LVT0", K_FAULT, K_FAULT, LVT_W },     /* fixed up from EDX[27] */
     { 0x540, "reserved 540h", K_FAULT, K_FAULT },
@@ -137,6 +140,7 @@ static struct row x2rows[] = {
     { 0x400, "840h ext APIC feature (read-only)", K_FAULT, K_GP },
     { 0x410, "841h ext APIC control", K_FAULT, K_FAULT },
     { 0x420, "842h SEOI (write-only)", K_GP, K_FAULT },
+    { 0x430, "843h (no such x2APIC MSR)", K_GP, K_GP },
     { 0x480, "848h IER0", K_FAULT, K_FAULT },
     { 0x500, "850h ext LVT0", K_FAULT, K_FAULT, LVT_W },
 };
