@@ -406,4 +406,11 @@
                                  AMD_AVIC_BIT(13) | AMD_AVIC_BIT(12))
 #define APIC_X2_HIGH_RESERVED   AMD_AVIC_MASK(63, 32)
 
+/* ------------------------------------------------------------------ */
+/* TCG SVM fixes: VMCB fields upstream's struct vmcb lacks             */
+/* ------------------------------------------------------------------ */
+
+/* nRIP, the next sequential RIP (NRIPS, CPUID Fn8000_000A EDX[3]). */
+#define SVM_VMCB_NRIP           0x0c8
+
 #endif /* HW_I386_AMD_AVIC_BITS_H */
