@@ -8,7 +8,8 @@
  *     the interrupt was acknowledged (IRR -> ISR), so re-injecting it
  *     through EVENTINJ delivers it once, and nothing is left after EOI
  *     (a Linux 7.2 L1 got type 3 here, re-injected it, and VMRUN failed);
- *   - the same for a V_IRQ delivery (no AVIC);
+ *   - the same for a V_IRQ delivery (no AVIC), whose V_IRQ bit is
+ *     cleared as it is taken (else the re-injection is taken twice);
  *   - an exception (#UD) stays type 3 and INTn type 4.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -41,6 +42,7 @@ static struct {
     unsigned npf;
     uint64_t gpa, intinfo;
     bool irr, isr;              /* the vector's bits at the #NPF */
+    bool v_irq;                 /* VMCB V_IRQ at the #NPF */
     bool reinject;              /* map the page again and re-inject */
     uint64_t page;              /* the unmapped stack page */
     uint64_t *npt;
@@ -53,6 +55,7 @@ static int on_npf(struct vcpu *v)
     npf.npf++;
     npf.gpa = v->exit_info2;
     npf.intinfo = vmcb_read64(v, VMCB_EXIT_INT_INFO);
+    npf.v_irq = vmcb_read32(v, VMCB_INT_CTL) & V_IRQ;
     if (v->backing) {
         npf.irr = avic_irr_test(v, VEC_AVIC);
         npf.isr = avic_isr_test(v, VEC_AVIC);
@@ -67,6 +70,12 @@ static int on_npf(struct vcpu *v)
 
 static void l2_nothing(void *arg)
 {
+}
+
+static volatile int virq_taken;
+static void virq_handler(struct frame *f)
+{
+    virq_taken++;       /* no EOI: a V_IRQ is not in any APIC's ISR */
 }
 
 /* Run v->fn with IF=1 and the page under v's stack top unmapped. */
@@ -134,7 +143,7 @@ static void test_avic(void)
 
 static void test_plain(void)
 {
-    bool ok[3] = { 0 };
+    bool ok[4] = { 0 };
 
     if (!TODO_ACTIVE) {
         struct vm *vm = vm_create();
@@ -142,16 +151,22 @@ static void test_plain(void)
         uint64_t stack = (uint64_t)alloc_page();
         uint64_t page = (uint64_t)v->stack - PAGE_SIZE;
 
-        /* V_IRQ: the L1 gets the event back and keeps it. */
+        /* V_IRQ: taken, so cleared; re-injected, delivered once. */
         vmcb_write32(v, VMCB_INT_VECTOR, VEC_VIRQ);
         vmcb_write32(v, VMCB_INT_CTL, V_INTR_MASKING | V_IRQ | V_IGN_TPR |
                      (0xf << V_INTR_PRIO_SHIFT));
-        run_with_stack_unmapped(v, vm->npt, page, false);
-        vmcb_write32(v, VMCB_INT_CTL, V_INTR_MASKING);
+        virq_taken = 0;
+        run_with_stack_unmapped(v, vm->npt, page, true);
         ok[0] = npf_in(page) &&
-                npf.intinfo == (EVTINJ_VALID | EXITINTINFO_TYPE(TYPE_INTR) | VEC_VIRQ);
-        if (!ok[0])
+                npf.intinfo == (EVTINJ_VALID | EXITINTINFO_TYPE(TYPE_INTR) | VEC_VIRQ) &&
+                !npf.v_irq;
+        ok[3] = v->done && virq_taken == 1;
+        vmcb_write32(v, VMCB_INT_CTL, V_INTR_MASKING);
+        if (!ok[0] || !ok[3]) {
             diag_npf();
+            diag("  V_IRQ at the #NPF %d, delivered %d times", npf.v_irq, virq_taken);
+        }
+        v->fn = l2_nothing;
 
         v->fn = l2_ud_on;
         v->arg = (void *)(stack + PAGE_SIZE);
@@ -168,8 +183,9 @@ static void test_plain(void)
         if (!ok[2])
             diag_npf();
     }
-    report(ok[0], "V_IRQ delivery cut short by #NPF: EXITINTINFO = valid | INTR | %#x",
-           VEC_VIRQ);
+    report(ok[0], "V_IRQ delivery cut short by #NPF: EXITINTINFO = valid | INTR | %#x, "
+           "V_IRQ cleared", VEC_VIRQ);
+    report(ok[3], "V_IRQ re-injected through EVENTINJ: delivered exactly once");
     report(ok[1], "#UD delivery cut short by #NPF: EXITINTINFO = valid | exception | 6");
     report(ok[2], "INT %#x cut short by #NPF: EXITINTINFO = valid | software int | %#x",
            VEC_INTN, VEC_INTN);
@@ -178,13 +194,14 @@ static void test_plain(void)
 int main(void)
 {
     tap_group("svm-events");
-    tap_plan(9);
+    tap_plan(10);
 
     if (!npt_supported()) {
         tap_todo("issue 4 (SVM with nested paging not offered)");
     }
     report(npt_supported(), "CPUID: SVM with nested paging");
     set_guest_irq_handler(VEC_AVIC, avic_guest_handler);
+    set_guest_irq_handler(VEC_VIRQ, virq_handler);
     if (!TODO_ACTIVE)
         svm_enable();
     test_plain();
