@@ -10,7 +10,8 @@
  *     (a Linux 7.2 L1 got type 3 here, re-injected it, and VMRUN failed);
  *   - the same for a V_IRQ delivery (no AVIC), whose V_IRQ bit is
  *     cleared as it is taken (else the re-injection is taken twice);
- *   - an exception (#UD) stays type 3 and INTn type 4.
+ *   - an NMI is type 2 (NMI), an exception (#UD) stays type 3 and INTn
+ *     type 4.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -22,13 +23,22 @@
 
 #define EXITINTINFO_TYPE(t)     ((uint64_t)(t) << 8)
 #define TYPE_INTR   0
+#define TYPE_NMI    2
 #define TYPE_EXCP   3
 #define TYPE_SOFT   4
 
 /* L2 functions that run on a stack the nested page table lacks. */
 void l2_ud_on(void *stack_top);
 void l2_intn_on(void *stack_top);
-asm(".globl l2_ud_on\n"
+void l2_nmi_on(void *stack_top);
+asm(".globl l2_nmi_on\n"
+    "l2_nmi_on:\n"                      /* self-NMI through L1's xAPIC */
+    "    mov %rdi, %rsp\n"
+    "    mov $0xfee00300, %eax\n"
+    "    movl $0x44400, (%rax)\n"
+    "1:  pause\n"
+    "    jmp 1b\n"
+    ".globl l2_ud_on\n"
     "l2_ud_on:\n"
     "    mov %rdi, %rsp\n"
     "    ud2\n"
@@ -143,7 +153,7 @@ static void test_avic(void)
 
 static void test_plain(void)
 {
-    bool ok[4] = { 0 };
+    bool ok[5] = { 0 };
 
     if (!TODO_ACTIVE) {
         struct vm *vm = vm_create();
@@ -168,8 +178,20 @@ static void test_plain(void)
         }
         v->fn = l2_nothing;
 
-        v->fn = l2_ud_on;
+        /* An NMI the L1 does not intercept. */
+        v->fn = l2_nmi_on;
         v->arg = (void *)(stack + PAGE_SIZE);
+        vmcb_write32(v, VMCB_INTERCEPT_MISC1,
+                     vmcb_read32(v, VMCB_INTERCEPT_MISC1) & ~INTERCEPT_NMI);
+        run_with_stack_unmapped(v, vm->npt, stack, false);
+        vmcb_write32(v, VMCB_INTERCEPT_MISC1,
+                     vmcb_read32(v, VMCB_INTERCEPT_MISC1) | INTERCEPT_NMI);
+        ok[4] = npf_in(stack) &&
+                npf.intinfo == (EVTINJ_VALID | EXITINTINFO_TYPE(TYPE_NMI) | 2);
+        if (!ok[4])
+            diag_npf();
+
+        v->fn = l2_ud_on;
         run_with_stack_unmapped(v, vm->npt, stack, false);
         ok[1] = npf_in(stack) &&
                 npf.intinfo == (EVTINJ_VALID | EXITINTINFO_TYPE(TYPE_EXCP) | 6);
@@ -186,6 +208,7 @@ static void test_plain(void)
     report(ok[0], "V_IRQ delivery cut short by #NPF: EXITINTINFO = valid | INTR | %#x, "
            "V_IRQ cleared", VEC_VIRQ);
     report(ok[3], "V_IRQ re-injected through EVENTINJ: delivered exactly once");
+    report(ok[4], "NMI delivery cut short by #NPF: EXITINTINFO = valid | NMI | 2");
     report(ok[1], "#UD delivery cut short by #NPF: EXITINTINFO = valid | exception | 6");
     report(ok[2], "INT %#x cut short by #NPF: EXITINTINFO = valid | software int | %#x",
            VEC_INTN, VEC_INTN);
@@ -194,7 +217,7 @@ static void test_plain(void)
 int main(void)
 {
     tap_group("svm-events");
-    tap_plan(10);
+    tap_plan(11);
 
     if (!npt_supported()) {
         tap_todo("issue 4 (SVM with nested paging not offered)");
