@@ -56,6 +56,8 @@ extern const VMStateDescription vmstate_avic;
 void avic_cpu_realize(ArchCPU *cpu);
 void avic_vmrun(CPUArchState *env, uintptr_t retaddr);
 void avic_vmexit(CPUArchState *env);
+void avic_owed_exit_first(CPUArchState *env, uint64_t *exit_code,
+                          uint64_t *exit_info_1);
 bool avic_tlb_fill(CPUState *cs, vaddr addr, uint64_t gpa,
                    MMUAccessType access_type, int mmu_idx, int prot,
                    bool probe, uintptr_t retaddr);

@@ -345,6 +345,22 @@ static void xavic_tests(void)
             show(&s, 0x8b);
     }
     report(ok, "logical cluster: 13h reaches vCPUs 0 and 1 once each");
+    ok = false;
+    if (!TODO_ACTIVE) {
+        /* vCPU 0 (11h: logical entry 4, physical 0) not running. */
+        stop(0);
+        ipi(&s, 2, APIC_DEST_LOGICAL | 0xbe, 0x11, 0xbe, none);
+        ok = exit401(&s, 2, AVIC_IPI_TARGET_NOT_RUNNING, 4, APIC_DEST_LOGICAL | 0xbe, 0x11,
+                     false) && avic_irr_test(V[0], 0xbe);
+        tally(&s, 0xbe, 1);
+        take(&s, 0xbe);
+        start(0);
+        wait_until(V[0]->irq_count[0xbe] > s.irq[0], 300000);
+        ok = ok && d_irq(&s, 0, 0xbe) == 1;
+        counts.delivered += d_irq(&s, 0, 0xbe);
+    }
+    report(ok, "logical cluster: 11h not running: 401h ID 1, Index 4 (logical entry), "
+           "delivered at its next VMRUN");
 
     /* 9. shorthands and broadcast: entries 3..7 are invalid and skipped */
     ok = false;
@@ -571,7 +587,7 @@ static void x2avic_tests(void)
 int main(void)
 {
     tap_group("avic-ipi");
-    tap_plan(1 + 21 + 1 + 12);
+    tap_plan(1 + 22 + 1 + 12);
 
     set_vectors();
     if (!avic_supported())

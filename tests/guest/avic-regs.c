@@ -24,9 +24,14 @@
  * read-only ID, version, PPR, LDR, ISR/TMR/IRR and current-count MSRs,
  * reads of the write-only EOI and SELF_IPI, and any access to 80Ch
  * (RRR), 80Eh (DFR) and 831h (ICR high), which x2APIC does not have.
- * An APR write is not checked (table says fault, x2APIC says read-only).
+ * x2APIC's read-only rule also makes writes to 809h (APR) and 840h (ext
+ * APIC feature) #GP, and 842h (SEOI) reads; 82Fh does not exist on AMD.
+ * WRMSR values with reserved bits set #GP too (issue 9): ICR bits 31:20,
+ * 17:16, 13 and 12 (AMD requires Delivery Status to be zero), bits 63:32
+ * of every other MSR, and any non-zero ESR (or EOI) value.
  *
- * Unlisted xAPIC offsets (010h here) are plain read/write ([APM] p.568).
+ * Unlisted xAPIC offsets (010h, 430h, 470h here) are plain read/write
+ * ([APM] p.568).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -47,7 +52,8 @@ struct row {
     uint16_t off;
     const char *name;
     uint8_t rd, wr;
-    uint32_t wval;          /* value written for allowed/trap writes */
+    uint64_t wval;          /* value written for allowed/trap writes,
+                             * and for #GP writes if not 0 */
 };
 
 #define LVT_W   0x10041     /* masked, fixed, vector 41h: legal everywhere */
@@ -84,6 +90,8 @@ static struct row xrows[] = {
     { 0x400, "ext APIC feature", K_FAULT, K_FAULT },
     { 0x410, "ext APIC control", K_FAULT, K_FAULT },
     { 0x420, "SEOI", K_FAULT, K_FAULT },
+    { 0x430, "unlisted 430h", K_ALLOW, K_ALLOW, 0x4321 },
+    { 0x470, "unlisted 470h", K_ALLOW, K_ALLOW, 0x4765 },
     { 0x480, "IER0", K_FAULT, K_FAULT },
     { 0x500, "ext LVT0", K_FAULT, K_FAULT, LVT_W },     /* fixed up from EDX[27] */
     { 0x540, "reserved 540h", K_FAULT, K_FAULT },
@@ -94,7 +102,7 @@ static struct row x2rows[] = {
     { 0x020, "802h ID", K_ALLOW, K_GP },
     { 0x030, "803h version", K_ALLOW, K_GP },
     { 0x080, "808h TPR", K_ALLOW, K_ACCEL },
-    { 0x090, "809h APR", K_FAULT, K_NONE },
+    { 0x090, "809h APR", K_FAULT, K_GP },
     { 0x0a0, "80Ah PPR", K_ALLOW_NOVAL, K_GP },
     { 0x0b0, "80Bh EOI", K_GP, K_ACCEL },
     { 0x0c0, "80Ch (no RRR in x2APIC)", K_GP, K_GP },
@@ -107,7 +115,13 @@ static struct row x2rows[] = {
     { 0x200, "820h IRR0", K_ALLOW, K_GP },
     { 0x270, "827h IRR7", K_ALLOW, K_GP },
     { 0x280, "828h ESR", K_ALLOW, K_TRAP, 0 },
+    { 0x280, "828h ESR, non-zero", K_NONE, K_GP, 1 },
+    { 0x2f0, "82Fh (no LVT CMCI on AMD)", K_GP, K_GP },
     { 0x300, "830h ICR", K_ALLOW, K_ACCEL },
+    { 0x300, "830h ICR, reserved bits 31:20", K_NONE, K_GP, 0xa5a5a5a5a5a5a0a5ull },
+    { 0x300, "830h ICR, Delivery Status set", K_NONE, K_GP, APIC_ICR_BUSY | APIC_SH_SELF | VEC_SELF },
+    { 0x300, "830h ICR, reserved bit 13", K_NONE, K_GP, BIT(13) | APIC_SH_SELF | VEC_SELF },
+    { 0x300, "830h ICR, reserved bit 16", K_NONE, K_GP, BIT(16) | APIC_SH_SELF | VEC_SELF },
     { 0x310, "831h (no ICR high in x2APIC)", K_GP, K_GP },
     { 0x320, "832h LVT timer", K_ALLOW, K_TRAP, LVT_W },
     { 0x330, "833h LVT thermal", K_ALLOW, K_TRAP, LVT_W },
@@ -119,7 +133,14 @@ static struct row x2rows[] = {
     { 0x390, "839h timer current count", K_FAULT, K_GP },
     { 0x3e0, "83Eh timer divide", K_ALLOW, K_TRAP, 0xb },
     { 0x3f0, "83Fh SELF_IPI", K_GP, K_ACCEL },
-    { 0x400, "840h ext APIC feature", K_FAULT, K_FAULT },
+    { 0x3f0, "83Fh SELF_IPI, bit 32", K_NONE, K_GP, BIT(32) | VEC_SELF },
+    { 0x080, "808h TPR, bit 32", K_NONE, K_GP, BIT(32) },
+    { 0x0f0, "80Fh SVR, bit 63", K_NONE, K_GP, BIT(63) | 0x1ff },
+    { 0x380, "838h timer initial count, bit 32", K_NONE, K_GP, BIT(32) | 1000 },
+    { 0x400, "840h ext APIC feature (read-only)", K_FAULT, K_GP },
+    { 0x410, "841h ext APIC control", K_FAULT, K_FAULT },
+    { 0x420, "842h SEOI (write-only)", K_GP, K_FAULT },
+    { 0x430, "843h (no such x2APIC MSR)", K_GP, K_GP },
     { 0x480, "848h IER0", K_FAULT, K_FAULT },
     { 0x500, "850h ext LVT0", K_FAULT, K_FAULT, LVT_W },
 };
@@ -247,7 +268,8 @@ static void check_row(bool x2, const struct row *r, bool write)
         return;
     if (!TODO_ACTIVE) {
         A = (struct acc){ .off = r->off, .write = write, .x2 = x2,
-                          .val = k == K_FAULT || k == K_GP ? ~pattern(r->off) : r->wval };
+                          .val = (k == K_FAULT || k == K_GP) && !r->wval ?
+                                 ~pattern(r->off) : r->wval };
         A.result = 0;
         run_l2(cur, l2_access, r->off, &o);
         uint64_t want = pattern(r->off);

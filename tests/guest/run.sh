@@ -29,6 +29,11 @@ post-gappi       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device 
 galog-overflow   60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 stress          240  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 bad-programming  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
+svm-events       60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
+cpuid-max        30  -smp 1 -cpu max
+avic-owed-exits  60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
+avic-access      60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
+svm-nrips        60  -smp 1 -cpu EPYC-Genoa,+svm
 '
 COMMON_ARGS='-nodefaults -M q35 -accel tcg -m 256M -display none -vga none -nic none
   -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4'

@@ -13,10 +13,9 @@
  *     KERNEL_GS_BASE, LSTAR or CSTAR raises #GP (msrs_test);
  *   - INT3 and INTO are intercepted as the exceptions #BP and #OF, not
  *     as INTn; INT 3 (CD 03) is an INTn (debug_regs' software
- *     breakpoints);
- *   - NRIP_SAVE: instruction, MSR and IOIO exits save the next RIP,
- *     other exits zero; injected INTn and #BP return to the VMCB's
- *     nRIP (svm_nested_soft_inject_test).
+ *     breakpoints).
+ *
+ * NRIP_SAVE, the last of these fixes, has its own test: svm-nrips.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -38,14 +37,6 @@
 #define INTERCEPT_INTN      BIT(21)
 #define SVM_EXIT_SWINT      0x075
 
-#define VEC_UD      6
-#define VEC_SOFT    0x61
-#define INTERCEPT_CPUID     BIT(18)
-#define SVM_EXIT_IOIO       0x07b
-#define SVM_EXIT_CPUID      0x072
-#define EVTINJ_TYPE_SOFT    (4 << 8)
-#define IO_PORT             0x510
-#define MSR_TSC             0x10
 
 #define MSR_SYSENTER_ESP    0x175
 #define MSR_SYSENTER_EIP    0x176
@@ -57,24 +48,6 @@
 
 static void l2_never_runs(void *arg)
 {
-}
-
-static uint64_t *npf_page;
-static uint64_t npf_nrip;
-static void l2_read_npf(void *arg)
-{
-    (void)READ_ONCE(*npf_page);
-}
-
-static int on_exit_npf(struct vcpu *v)
-{
-    if (v->exit_code == SVM_EXIT_NPF) {
-        npf_nrip = vmcb_read64(v, VMCB_NRIP);
-        npt_map_4k(v->vm->npt, v->exit_info2 & ~0xfffULL,
-                   v->exit_info2 & ~0xfffULL);
-        return VCPU_HANDLED;
-    }
-    return VCPU_CONTINUE;
 }
 
 extern char l2_int3_insn[], l2_int_3_insn[];
@@ -89,106 +62,6 @@ static void l2_int3_then_int_3(void *arg)
 static void count_only(struct frame *f)
 {
     this_cpu()->guest_irq_count[f->vector]++;
-}
-
-/* Instructions that exit, with their lengths: CPUID, REX.W CPUID,
- * RDMSR, IN AL,DX, then VMMCALL (done). */
-extern char l2_nrip_insns[];
-static const uint8_t nrip_lens[] = { 2, 3, 2, 1, 3 };
-static const uint64_t nrip_codes[] = {
-    SVM_EXIT_CPUID, SVM_EXIT_CPUID, SVM_EXIT_MSR, SVM_EXIT_IOIO,
-    SVM_EXIT_VMMCALL,
-};
-static void l2_exiting_insns(void *arg)
-{
-    asm volatile("mov %0, %%ecx\n\t"
-                 "mov %1, %%edx\n\t"
-                 "l2_nrip_insns: cpuid\n\t"
-                 ".byte 0x48\n\t"
-                 "cpuid\n\t"
-                 "mov %0, %%ecx\n\t"
-                 "rdmsr\n\t"
-                 "mov %1, %%edx\n\t"
-                 "in (%%dx), %%al"
-                 :: "i"(MSR_TSC), "i"(IO_PORT)
-                 : "rax", "rbx", "rcx", "rdx", "memory");
-}
-
-static struct { uint64_t code, rip, nrip, info2; } nrip_seen[8];
-static unsigned nrip_n;
-static int record_nrip(struct vcpu *v)
-{
-    if (nrip_n < 8) {
-        nrip_seen[nrip_n].code = v->exit_code;
-        nrip_seen[nrip_n].rip = v->exit_rip;
-        nrip_seen[nrip_n].nrip = vmcb_read64(v, VMCB_NRIP);
-        nrip_seen[nrip_n].info2 = v->exit_info2;
-        nrip_n++;
-    }
-    if (v->exit_code == SVM_EXIT_CPUID || v->exit_code == SVM_EXIT_MSR ||
-        v->exit_code == SVM_EXIT_IOIO) {
-        /* Past the instruction whatever nRIP says, so a bad nRIP
-         * fails the check instead of derailing the L2. */
-        vmcb_write64(v, VMCB_RIP, v->exit_rip + nrip_lens[nrip_n - 1]);
-        return VCPU_HANDLED;
-    }
-    return VCPU_CONTINUE;
-}
-
-/*
- * Where an injected event returns: "skip" is a UD2, "land" is right.
- * The L2 is entered at "skip", not through its function's call, so
- * "land" ends the run itself (VMMCALL HC_DONE).
- */
-extern char l2_inject_skip[], l2_inject_land[];
-static void l2_inject_target(void *arg)
-{
-    asm volatile("l2_inject_skip: ud2\n\t"
-                 "l2_inject_land: xor %%eax, %%eax\n\t"
-                 "vmmcall\n\t"
-                 "ud2" ::: "rax", "memory");
-}
-static uint64_t inject_return;
-static void record_return(struct frame *f)
-{
-    inject_return = f->rip;
-    if (f->vector == VEC_UD) {
-        f->rip += 2;    /* past the UD2 */
-    }
-}
-
-static bool check_nrips(void)
-{
-    bool ok = nrip_n == 5 && nrip_seen[0].rip == (uint64_t)l2_nrip_insns;
-
-    for (unsigned i = 0; i < nrip_n && i < 5; i++) {
-        printf("# exit %#llx at %#llx: nRIP %#llx (want %#llx)\n",
-               (unsigned long long)nrip_seen[i].code,
-               (unsigned long long)nrip_seen[i].rip,
-               (unsigned long long)nrip_seen[i].nrip,
-               (unsigned long long)(nrip_seen[i].rip + nrip_lens[i]));
-        ok = ok && nrip_seen[i].code == nrip_codes[i] &&
-             nrip_seen[i].nrip == nrip_seen[i].rip + nrip_lens[i];
-        if (nrip_codes[i] == SVM_EXIT_IOIO) {
-            ok = ok && nrip_seen[i].info2 == nrip_seen[i].nrip;
-        }
-    }
-    return ok;
-}
-
-/* Inject @event with nRIP = l2_inject_land at RIP = l2_inject_skip. */
-static bool inject_returns_to_nrip(struct vm *vm, unsigned id, uint32_t event)
-{
-    struct vcpu *v = vcpu_create(vm, id, l2_inject_target, NULL);
-
-    inject_return = 0;
-    vmcb_write64(v, VMCB_RIP, (uint64_t)l2_inject_skip);
-    vmcb_write64(v, VMCB_NRIP, (uint64_t)l2_inject_land);
-    vmcb_write32(v, VMCB_EVENT_INJ, event);
-    vcpu_run(v);
-    printf("# event %#x returned to %#llx (nRIP %p)\n", event,
-           (unsigned long long)inject_return, l2_inject_land);
-    return v->done && inject_return == (uint64_t)l2_inject_land;
 }
 
 static int stop_on_any_exit(struct vcpu *v)
@@ -256,7 +129,7 @@ int main(void)
     uint64_t code, intinfo;
 
     tap_group("svm-tcg");
-    tap_plan(15);
+    tap_plan(10);
 
     if (!report(npt_supported(), "CPUID: SVM and NPT offered")) {
         tap_finish();
@@ -331,37 +204,5 @@ int main(void)
            (unsigned long long)this_cpu()->guest_irq_count[VEC_BP],
            (unsigned long long)code, (unsigned long long)v->exit_rip);
 
-    /* 7. NRIP_SAVE. */
-    bool nrips = cpuid_edx(0x8000000a) & BIT(3);
-    report(nrips, "CPUID: NRIP_SAVE offered");
-    v = vcpu_create(vm, 5, l2_exiting_insns, NULL);
-    v->on_exit = record_nrip;
-    vmcb_write32(v, VMCB_INTERCEPT_MISC1, vmcb_read32(v, VMCB_INTERCEPT_MISC1) |
-                 INTERCEPT_CPUID | INTERCEPT_MSR | INTERCEPT_IOIO);
-    msrpm_set(v, MSR_TSC, true, false);
-    v->iopm[IO_PORT / 8] |= 1 << (IO_PORT % 8);
-    vcpu_run(v);
-    report(v->done && check_nrips(),
-           "nRIP: CPUID, REX.W CPUID, RDMSR, IN, VMMCALL exits save the next RIP");
-
-    npf_page = alloc_page();
-    v = vcpu_create(vm, 6, l2_read_npf, NULL);
-    npt_map_4k(vm->npt, virt_to_phys(npf_page), ~0ULL);
-    v->on_exit = on_exit_npf;
-    vmcb_write64(v, VMCB_NRIP, 0x1234);
-    vcpu_run(v);
-    report(v->done && v->exit_npf == 1 && npf_nrip == 0,
-           "nRIP: a #NPF exit saves zero (got %#llx)",
-           (unsigned long long)npf_nrip);
-
-    set_guest_irq_handler(VEC_SOFT, record_return);
-    set_guest_irq_handler(VEC_UD, record_return);
-    set_guest_irq_handler(VEC_BP, record_return);
-    report(inject_returns_to_nrip(vm, 7, EVTINJ_VALID | EVTINJ_TYPE_SOFT |
-                                  VEC_SOFT),
-           "nRIP: an injected INTn returns to nRIP");
-    report(inject_returns_to_nrip(vm, 8, EVTINJ_VALID | EVTINJ_TYPE_EXCEPT |
-                                  VEC_BP),
-           "nRIP: an injected #BP returns to nRIP");
     return 0;
 }

@@ -393,4 +393,24 @@
 #define APIC_VEC_REG_OFFSET(base, vec)  ((base) + 0x10 * ((vec) >> 5))
 #define APIC_VEC_BIT(vec)               (1U << ((vec) & 31))
 
+/* ------------------------------------------------------------------ */
+/* x2APIC value checks that come before x2AVIC (issue 9)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * ICR (MSR 830h) bits that must be zero: 31:20, 17:16, 13, and 12
+ * (Delivery Status, which AMD requires to be zero in x2APIC mode).
+ * Every other x2APIC MSR has bits 63:32 reserved.
+ */
+#define APIC_X2_ICR_RESERVED    (AMD_AVIC_MASK(31, 20) | AMD_AVIC_MASK(17, 16) | \
+                                 AMD_AVIC_BIT(13) | AMD_AVIC_BIT(12))
+#define APIC_X2_HIGH_RESERVED   AMD_AVIC_MASK(63, 32)
+
+/* ------------------------------------------------------------------ */
+/* TCG SVM fixes: VMCB fields upstream's struct vmcb lacks             */
+/* ------------------------------------------------------------------ */
+
+/* nRIP, the next sequential RIP (NRIPS, CPUID Fn8000_000A EDX[3]). */
+#define SVM_VMCB_NRIP           0x0c8
+
 #endif /* HW_I386_AMD_AVIC_BITS_H */

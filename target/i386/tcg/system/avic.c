@@ -74,9 +74,11 @@ typedef struct AvicReg {
 } AvicReg;
 
 /*
- * Offsets the table does not list are plain reads and writes of the
- * backing page.  The extended LVTs (500h-530h) are faults because we do
- * not offer CPUID Fn8000_000A EDX[27].
+ * Offsets the table does not list (010h, 040h-070h, 290h-2F0h,
+ * 3A0h-3D0h, 3F0h in xAVIC, 430h-470h) are plain reads and writes of the
+ * backing page (APM vol. 2, after Table 15-22).  The extended LVTs
+ * (500h-530h) are faults because we do not offer CPUID Fn8000_000A
+ * EDX[27].
  */
 static const AvicReg avic_regs[] = {
     { 0x000, 0x010, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
@@ -84,7 +86,7 @@ static const AvicReg avic_regs[] = {
     { 0x030, 0x030, "VERSION",  AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x040, 0x070, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x080, 0x080, "TPR",      AVIC_ALLOW, AVIC_ACCEL, X2_NONE },
-    { 0x090, 0x090, "APR",      AVIC_FAULT, AVIC_FAULT, X2_NONE },
+    { 0x090, 0x090, "APR",      AVIC_FAULT, AVIC_FAULT, X2_RO },
     { 0x0a0, 0x0a0, "PPR",      AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x0b0, 0x0b0, "EOI",      AVIC_ALLOW, AVIC_ACCEL, X2_WO },
     { 0x0c0, 0x0c0, "RRR",      AVIC_ALLOW, AVIC_TRAP,  X2_ABSENT },
@@ -95,8 +97,7 @@ static const AvicReg avic_regs[] = {
     { 0x180, 0x1f0, "TMR",      AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x200, 0x270, "IRR",      AVIC_ALLOW, AVIC_FAULT, X2_RO },
     { 0x280, 0x280, "ESR",      AVIC_ALLOW, AVIC_TRAP,  X2_NONE },
-    { 0x290, 0x2e0, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
-    { 0x2f0, 0x2f0, "LVT_CMCI", AVIC_ALLOW, AVIC_ALLOW, X2_NONE },
+    { 0x290, 0x2f0, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x300, 0x300, "ICR_LO",   AVIC_ALLOW, AVIC_ACCEL, X2_NONE },
     { 0x310, 0x310, "ICR_HI",   AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x320, 0x370, "LVT",      AVIC_ALLOW, AVIC_TRAP,  X2_NONE },
@@ -105,8 +106,10 @@ static const AvicReg avic_regs[] = {
     { 0x3a0, 0x3d0, "reserved", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x3e0, 0x3e0, "TDCR",     AVIC_ALLOW, AVIC_TRAP,  X2_NONE },
     { 0x3f0, 0x3f0, "SELF_IPI", AVIC_ALLOW, AVIC_ALLOW, X2_WO },
-    { 0x400, 0x420, "EXT",      AVIC_FAULT, AVIC_FAULT, X2_NONE },
-    { 0x430, 0x470, "reserved", AVIC_FAULT, AVIC_FAULT, X2_ABSENT },
+    { 0x400, 0x400, "EXT_FEAT", AVIC_FAULT, AVIC_FAULT, X2_RO },
+    { 0x410, 0x410, "EXT_CTL",  AVIC_FAULT, AVIC_FAULT, X2_NONE },
+    { 0x420, 0x420, "SEOI",     AVIC_FAULT, AVIC_FAULT, X2_WO },
+    { 0x430, 0x470, "unlisted", AVIC_ALLOW, AVIC_ALLOW, X2_ABSENT },
     { 0x480, 0x4f0, "IER",      AVIC_FAULT, AVIC_FAULT, X2_NONE },
     { 0x500, 0x530, "EXTLVT",   AVIC_FAULT, AVIC_FAULT, X2_NONE },
     { 0x540, 0xff0, "reserved", AVIC_FAULT, AVIC_FAULT, X2_ABSENT },
@@ -362,6 +365,7 @@ typedef struct AvicIpi {
     uint64_t icr;
     uint8_t vector;
     uint32_t index[AVIC_MAX_TARGETS];   /* physical table indices */
+    uint32_t report[AVIC_MAX_TARGETS];  /* ... as EXITINFO2 names them */
     unsigned count;
 } AvicIpi;
 
@@ -373,13 +377,19 @@ static uint32_t avic_self_id(CPUX86State *env)
     return env->avic.x2avic ? id : id >> 24;
 }
 
-static void avic_ipi_add(AvicIpi *ipi, uint32_t index)
+/*
+ * Add the target at physical index @index.  @report is the index a 401h
+ * names for it: the logical table's for an xAVIC logical destination,
+ * the physical table's otherwise (APM vol. 2 Table 15-26).
+ */
+static void avic_ipi_add(AvicIpi *ipi, uint32_t index, uint32_t report)
 {
     for (unsigned i = 0; i < ipi->count; i++) {
         if (ipi->index[i] == index) {
             return;
         }
     }
+    ipi->report[ipi->count] = report;
     ipi->index[ipi->count++] = index;
 }
 
@@ -390,7 +400,7 @@ static void avic_ipi_all(CPUX86State *env, AvicIpi *ipi, bool self,
     for (uint32_t i = 0; i <= env->avic.max_index; i++) {
         if ((avic_physical_entry(env, i) & AVIC_PHYS_ENTRY_VALID) &&
             (self || i != self_id)) {
-            avic_ipi_add(ipi, i);
+            avic_ipi_add(ipi, i, i);
         }
     }
 }
@@ -409,7 +419,9 @@ static bool avic_ipi_logical(CPUX86State *env, AvicIpi *ipi, uint32_t dest,
         /* Logical x2APIC ID: cluster in 31:16, one bit per CPU in 15:0. */
         for (int b = 0; b < 16; b++) {
             if (dest & (1U << b)) {
-                avic_ipi_add(ipi, ((dest >> 16) << 4) | b);
+                uint32_t x2id = ((dest >> 16) << 4) | b;
+
+                avic_ipi_add(ipi, x2id, x2id);
             }
         }
         return true;
@@ -427,7 +439,7 @@ static bool avic_ipi_logical(CPUX86State *env, AvicIpi *ipi, uint32_t dest,
             *index = li;
             return false;
         }
-        avic_ipi_add(ipi, entry & AVIC_LOG_ENTRY_GUEST_ID_MASK);
+        avic_ipi_add(ipi, entry & AVIC_LOG_ENTRY_GUEST_ID_MASK, li);
     }
     return true;
 }
@@ -456,7 +468,7 @@ static bool avic_ipi_targets(CPUX86State *env, AvicIpi *ipi, uint32_t lo,
             return false;
         }
     } else {
-        avic_ipi_add(ipi, dest);
+        avic_ipi_add(ipi, dest, dest);
     }
     /* Directed: every target must be a valid physical entry. */
     for (unsigned i = 0; i < ipi->count; i++) {
@@ -465,7 +477,7 @@ static bool avic_ipi_targets(CPUX86State *env, AvicIpi *ipi, uint32_t lo,
         if (t > env->avic.max_index ||
             !(avic_physical_entry(env, t) & AVIC_PHYS_ENTRY_VALID)) {
             *id = AVIC_IPI_INVALID_TARGET;
-            *index = t;
+            *index = ipi->report[i];
             return false;
         }
     }
@@ -511,7 +523,7 @@ static void avic_send_ipi(CPUX86State *env, uint32_t lo, uint32_t hi)
 
         if (!avic_page_is_ram(e & AVIC_PHYS_ENTRY_BACKING_MASK)) {
             avic_incomplete_ipi(env, ipi.icr, AVIC_IPI_INVALID_BACKING_PAGE,
-                                ipi.index[i]);
+                                ipi.report[i]);
             return;
         }
     }
@@ -525,7 +537,7 @@ static void avic_send_ipi(CPUX86State *env, uint32_t lo, uint32_t hi)
             amd_avic_doorbell_ring(e & AVIC_PHYS_ENTRY_HOST_ID_MASK,
                                    AMD_AVIC_DOORBELL_IPI);
         } else if (not_running < 0) {
-            not_running = ipi.index[i];
+            not_running = ipi.report[i];
         }
     }
     trace_avic_ipi(env_cpu(env)->cpu_index, ipi.icr, ipi.count);
@@ -641,6 +653,34 @@ static MemTxResult avic_mmio_read(void *opaque, hwaddr addr, uint64_t *data,
     return MEMTX_OK;
 }
 
+/*
+ * A write of part of a register: a byte or a word, or a piece of an
+ * unaligned access (the memory core splits those into aligned pieces).
+ * The APM does not define them; a hypervisor expects the register's
+ * behaviour anyway, so the bytes are merged into the register and the
+ * result goes through the table like a whole write (a trap register
+ * traps, TPR, EOI and ICR act).  Bytes 4-15 of a register's 16 are not
+ * part of it: they are stored, with no side effect.
+ */
+static void avic_mmio_write_part(CPUX86State *env, hwaddr addr,
+                                 uint64_t data, unsigned size)
+{
+    unsigned offset = addr & 0xff0, byte = addr & 0xf;
+    uint8_t buf[8] = { 0 }, reg[4];
+
+    trace_avic_mmio_partial(env_cpu(env)->cpu_index, addr, size, true);
+    stn_le_p(buf, size, data);
+    if (byte >= 4 || byte + size > 4) {
+        address_space_write(&address_space_memory, env->avic.backing + addr,
+                            MEMTXATTRS_UNSPECIFIED, buf, size);
+        return;
+    }
+    stl_le_p(reg, avic_reg_read(env, offset));
+    memcpy(reg + byte, buf, size);
+    avic_reg_write(env, avic_reg(offset), offset, ldl_le_p(reg),
+                   avic_reg_read(env, APIC_REG_ICR_HI));
+}
+
 static MemTxResult avic_mmio_write(void *opaque, hwaddr addr, uint64_t data,
                                    unsigned size, MemTxAttrs attrs)
 {
@@ -651,12 +691,7 @@ static MemTxResult avic_mmio_write(void *opaque, hwaddr addr, uint64_t data,
         return MEMTX_DECODE_ERROR;
     }
     if (size != 4 || (addr & 0xf)) {
-        /* Not a whole register: the APM leaves it undefined; store it. */
-        uint8_t buf[8] = { 0 };
-
-        stn_le_p(buf, size, data);
-        address_space_write(&address_space_memory, env->avic.backing + addr,
-                            MEMTXATTRS_UNSPECIFIED, buf, size);
+        avic_mmio_write_part(env, addr, data, size);
         return MEMTX_OK;
     }
     avic_reg_write(env, avic_reg(offset), offset, data,
@@ -685,6 +720,7 @@ static bool avic_in_single_insn_tb(uintptr_t retaddr)
 /* Does the write's #VMEXIT, if any, come after the instruction? */
 static bool avic_write_may_trap(const AvicReg *reg, unsigned offset)
 {
+    offset &= 0xff0;    /* also for part of a register */
     return reg->write == AVIC_TRAP || offset == APIC_REG_EOI ||
            offset == APIC_REG_ICR_LO;
 }
@@ -748,6 +784,20 @@ static bool avic_x2apic_legal(const AvicReg *reg, bool write)
     return !(reg->x2 & (write ? X2_RO : X2_WO));
 }
 
+/* x2APIC value checks on WRMSR, before the table's; false: #GP. */
+static bool avic_x2apic_value_legal(unsigned offset, uint64_t val)
+{
+    switch (offset) {
+    case APIC_REG_ICR_LO:
+        return !(val & APIC_X2_ICR_RESERVED);
+    case APIC_REG_EOI:
+    case APIC_REG_ESR:
+        return val == 0;
+    default:
+        return !(val & APIC_X2_HIGH_RESERVED);
+    }
+}
+
 bool avic_rdmsr(CPUX86State *env, uint32_t msr, uint64_t *val,
                 uintptr_t retaddr)
 {
@@ -799,23 +849,23 @@ bool avic_wrmsr(CPUX86State *env, uint32_t msr, uint64_t val,
     }
     reg = avic_reg(offset);
     if (!avic_x2apic_legal(reg, true) ||
-        (offset == APIC_REG_EOI && val != 0)) {
+        !avic_x2apic_value_legal(offset, val)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "avic: WRMSR 0x%x value 0x%" PRIx64
+                      ": #GP under the x2APIC rules\n", msr, val);
+        trace_avic_x2apic_gp(env_cpu(env)->cpu_index, msr, val);
         raise_exception_err_ra(env, EXCP0D_GPF, 0, retaddr);
     }
     if (reg->write == AVIC_FAULT) {
         avic_fault(env, offset, true, retaddr);
     }
-    /* WRMSR is two bytes: exits after it can name the next RIP. */
-    cpu_restore_state(env_cpu(env), retaddr);
-    env->eip += 2;
     if (offset == APIC_REG_ICR_LO) {
         avic_page_write(env->avic.backing, APIC_REG_ICR_HI, val >> 32);
     }
+    /*
+     * An exit this write owes is taken once WRMSR completes (WRMSR ends
+     * its TB), with RIP after it, however long the instruction is.
+     */
     avic_reg_write(env, reg, offset, val, val >> 32);
-    if (env->avic.exit_pending) {
-        avic_take_pending_exit(env);
-    }
-    env->eip -= 2;      /* the translator advances RIP itself */
     return true;
 }
 
@@ -904,6 +954,35 @@ void avic_vmrun(CPUX86State *env, uintptr_t retaddr)
     /* VMRUN evaluates the page (APM §15.29.8.3). */
     avic_update_ppr(env);
     cpu_set_interrupt(env_cpu(env), CPU_INTERRUPT_AVIC);
+}
+
+/*
+ * cpu_vmexit() is about to take *exit_code.  An exit that the last
+ * instruction owes (trap-style 402h, level EOI, 401h) is part of that
+ * instruction, so it comes before anything recognized at the boundary
+ * after it: an INIT, the #DB trap of single-stepping or of a data
+ * breakpoint (APM vol. 2 §8.5: those are events between instructions;
+ * §15.7.1: a trap exit saves the state after the instruction).  That
+ * exit is taken instead.  The INIT stays pending; the #DB trap is not
+ * delivered (SVM has no field to carry a pending debug trap across a
+ * #VMEXIT), and RFLAGS.TF is still set, so single-stepping goes on at
+ * the next instruction.
+ */
+void avic_owed_exit_first(CPUX86State *env, uint64_t *exit_code,
+                          uint64_t *exit_info_1)
+{
+    AvicState *a = &env->avic;
+
+    if (likely(!a->exit_pending)) {
+        return;
+    }
+    trace_avic_owed_exit_first(env_cpu(env)->cpu_index, a->exit_code,
+                               *exit_code);
+    a->exit_pending = false;
+    cpu_reset_interrupt(env_cpu(env), CPU_INTERRUPT_AVIC);
+    avic_set_exit_info2(env, a->exit_info2);
+    *exit_code = a->exit_code;
+    *exit_info_1 = a->exit_info1;
 }
 
 void avic_vmexit(CPUX86State *env)
