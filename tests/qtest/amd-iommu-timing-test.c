@@ -14,6 +14,8 @@
  *   has a shorter path;
  * - a full queue makes the oldest notification happen early, nothing
  *   is lost; a reset drops what is in flight;
+ * - migration carries a notification in flight, which happens on the
+ *   destination at its time; a destination with timing=off refuses it;
  * - refusals at realize.
  *
  * docs/specs/amd-iommu-timing.rst.
@@ -262,6 +264,84 @@ static void test_off(void)
     ga_stop(&t);
 }
 
+/*
+ * A GA log notification in flight migrates and happens on the
+ * destination at its due time.  The qtest accelerator's virtual clock
+ * is not migrated (a real machine's is), so the source never steps it:
+ * both sides count from 0 and the due time means the same on both.
+ */
+static void mig_source(GaTest *src, const char *uri)
+{
+    ga_start(src, MIG_IOMMU("intremap=on,xtsup=on,timing=on,"
+                            "timing-mhz=1000"));
+    pci_set_msi(src->iommu_pci, src->iommu_msi, MSI_ADDR | (1 << 12),
+                IOMMU_VEC);
+    edu_set_irte(src, 3);
+    galog_irte(src, VEC_A);
+    edu_fire(src);
+    g_assert_true(backing_irr_has(src, PAGE_A, VEC_A));
+    g_assert_cmpuint(ga_counter(src, "ga-log-entries"), ==, 0);
+    migrate_out(src, uri);
+}
+
+static void test_migrate_in_flight(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("amd-iommu-timing-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    GaTest src, dst;
+    int64_t d;
+
+    mig_source(&src, uri);
+    memset(&dst, 0, sizeof(dst));
+    dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on,timing=on,"
+                                       "timing-mhz=1000"));
+    qtest_qmp_assert_success(dst.qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    wait_migration(dst.qts);
+    wait_running(dst.qts);
+
+    d = galog_ns(&dst);
+    g_assert_true(backing_irr_has(&dst, PAGE_A, VEC_A));
+    g_assert_cmphex(galog_entry(&dst, 0), ==, 0);
+    qtest_clock_step(dst.qts, d - 1);
+    g_assert_cmphex(galog_entry(&dst, 0), ==, 0);
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-entries"), ==, 0);
+    qtest_clock_step(dst.qts, 1);
+    g_assert_cmphex(galog_entry(&dst, 0), ==,
+                    galog_expect(TAG_A, EDU_DEVID));
+    g_assert_cmphex(iommu_readq(&dst, AMD_IOMMU_MMIO_GALOG_TAIL), ==, 8);
+    g_assert_cmpuint(ga_counter(&dst, "ga-log-entries"), ==, 1);
+    /* AMDVI-PCI has no vmstate (its MSI is off here): only the status. */
+    g_assert_true(iommu_readq(&dst, AMD_IOMMU_MMIO_STATUS) &
+                  AMD_IOMMU_STATUS_GALOG_INT);
+
+    qtest_quit(dst.qts);
+    ga_stop(&src);
+    unlink(file);
+    rmdir(dir);
+}
+
+static void test_migrate_refused(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("amd-iommu-timing-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    QTestState *dst;
+    GaTest src;
+
+    mig_source(&src, uri);
+    dst = start_incoming(MIG_IOMMU("intremap=on,xtsup=on"));
+    qtest_set_expected_status(dst, EXIT_FAILURE);
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    qtest_wait_qemu(dst);
+    qtest_quit(dst);
+    ga_stop(&src);
+    unlink(file);
+    rmdir(dir);
+}
+
 static int run_qemu_device(const char *device, char **err)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
@@ -309,6 +389,10 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-iommu-timing/queue-full", test_queue_full);
     qtest_add_func("/amd-iommu-timing/reset-drops", test_reset_drops);
     qtest_add_func("/amd-iommu-timing/off", test_off);
+    qtest_add_func("/amd-iommu-timing/migration/in-flight",
+                   test_migrate_in_flight);
+    qtest_add_func("/amd-iommu-timing/migration/refused",
+                   test_migrate_refused);
     qtest_add_func("/amd-iommu-timing/refused", test_refused);
     return g_test_run();
 }
