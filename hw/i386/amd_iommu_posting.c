@@ -141,10 +141,13 @@ static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
 /*
  * Tell a CPU about the vector just set in the IRR, as guest-mode IRTE
  * (@lo, @hi) and Control (@ctrl) say: doorbell, GAPPI, GA log or
- * nobody.  With timing=on amd_iommu_timing.c calls this later.
+ * nobody.  Inlined into amdvi_ga_post(), so that the split costs the
+ * functional model nothing; amd_iommu_timing.c calls it later through
+ * amdvi_ga_notify().
  */
-void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
-                     uint16_t devid)
+static inline QEMU_ALWAYS_INLINE void
+amdvi_ga_notify_now(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
+                    uint16_t devid)
 {
     AMDVIGAStats *st = &s->ga.stats;
     uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
@@ -169,6 +172,12 @@ void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
         st->unnotified++;
         trace_amdvi_ga_unnotified(devid, tag, "GALogIntr = 0");
     }
+}
+
+void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
+                     uint16_t devid)
+{
+    amdvi_ga_notify_now(s, lo, hi, ctrl, devid);
 }
 
 /*
@@ -217,7 +226,7 @@ int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
     if (unlikely(s->timing.on)) {
         amdvi_timing_defer(s, lo, hi, ctrl, devid);   /* the timing model */
     } else {
-        amdvi_ga_notify(s, lo, hi, ctrl, devid);
+        amdvi_ga_notify_now(s, lo, hi, ctrl, devid);
     }
     return AMDVI_IR_POSTED;
 }
