@@ -194,6 +194,8 @@ bool amdvi_timing_realize(AMDVIState *s, Error **errp)
                                         path_params[p][1]));
         trace_amdvi_timing_config(amdvi_timing_path_name[p], t->path_ns[p]);
     }
+    t->irr_ns = amdvi_timing_ns(t, amdvi_timing_cycles(t, AMDVI_TIMING__MAX,
+                                                       AMDVI_TIMING__MAX));
     t->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, amdvi_timing_fire, s);
     return true;
 }
@@ -286,7 +288,6 @@ void amdvi_timing_defer(AMDVIState *s, uint64_t lo, uint64_t hi,
     AMDVITimingState *t = &s->timing;
     int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     AMDVITimingEffect *e;
-    uint64_t irr_cycles;
 
     if (t->count == AMDVI_TIMING_QUEUE_LEN) {
         amdvi_timing_run_head(s, now);
@@ -301,11 +302,10 @@ void amdvi_timing_defer(AMDVIState *s, uint64_t lo, uint64_t hi,
     t->last_due = e->due;
     t->count++;
 
-    irr_cycles = amdvi_timing_cycles(t, AMDVI_TIMING__MAX, AMDVI_TIMING__MAX);
     trace_amdvi_timing_msi(e->id, devid, hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK,
                            t->count);
     amdvi_timing_step(e, "msi", now);
-    amdvi_timing_step(e, "irr", now + amdvi_timing_ns(t, irr_cycles));
+    amdvi_timing_step(e, "irr", now + t->irr_ns);
     amdvi_timing_step(e, "due", e->due);
     if (t->count == 1) {
         amdvi_timing_arm(t);

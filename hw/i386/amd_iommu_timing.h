@@ -68,6 +68,7 @@ typedef struct AMDVITimingState {
     bool on;                                /* property "timing" */
     uint32_t param[AMDVI_TIMING__MAX];      /* properties "timing-*" */
     int64_t path_ns[AMDVI_TIMING_PATH__MAX]; /* resolved at realize */
+    int64_t irr_ns;                         /* IRTE fetch + IRR write */
     QEMUTimer *timer;                       /* only with timing=on */
     AMDVITimingEffect queue[AMDVI_TIMING_QUEUE_LEN];
     uint32_t head;
