@@ -2,12 +2,14 @@
 #   make          build build/qemu-system-x86_64 (configuring first if needed)
 #   make check    build, then run every test; the last line counts them
 #   make demo     boot Linux on our QEMU and show what it says
+#   make compare  the timing model's GA log vs GAPPI report (first
+#                 skeleton): build/compare/report.txt
 # QEMU itself is built by ninja in build/, configured by ./configure.
 
 NINJA ?= ninja
 QEMU := build/qemu-system-x86_64
 
-.PHONY: all check demo configure clean distclean FORCE
+.PHONY: all check demo compare configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -29,6 +31,9 @@ check: $(QEMU)
 
 demo: $(QEMU)
 	scripts/demo.sh
+
+compare: $(QEMU)
+	scripts/compare.sh
 
 clean:
 	$(NINJA) -C build clean

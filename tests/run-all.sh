@@ -8,6 +8,8 @@
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
 #   guest   the test hypervisor suite (tests/guest/run.sh)
+#   timing  the IOMMU's timing model: the posting groups with timing=on,
+#           the same timeline twice under icount (tests/timing/run.sh)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
@@ -22,6 +24,7 @@ groups=(
     "style  tests/checkpatch.sh"
     "qtest  tests/qtest/run-qtests.sh"
     "guest  tests/guest/run.sh"
+    "timing tests/timing/run.sh"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
 )

@@ -139,6 +139,48 @@ static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
 }
 
 /*
+ * Tell a CPU about the vector just set in the IRR, as guest-mode IRTE
+ * (@lo, @hi) and Control (@ctrl) say: doorbell, GAPPI, GA log or
+ * nobody.  Inlined into amdvi_ga_post(), so that the split costs the
+ * functional model nothing; amd_iommu_timing.c calls it later through
+ * amdvi_ga_notify().
+ */
+static inline QEMU_ALWAYS_INLINE void
+amdvi_ga_notify_now(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
+                    uint16_t devid)
+{
+    AMDVIGAStats *st = &s->ga.stats;
+    uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
+    uint32_t dest = amdvi_ga_dest(s, lo, hi, ctrl);
+
+    if (lo & AMD_IOMMU_IRTE_LO_IS_RUN) {
+        bool reached = amd_avic_doorbell_ring(dest, AMD_AVIC_DOORBELL_IOMMU);
+
+        st->posted_running++;
+        st->doorbell_last_dest = dest;
+        st->doorbells += reached;
+        trace_amdvi_ga_doorbell(devid, dest, reached);
+    } else if (ctrl & AMD_IOMMU_CTRL_GAPPI_EN) {
+        if (!amdvi_gappi_notify(s, lo, dest, devid)) {
+            st->unnotified++;
+        }
+    } else if (lo & AMD_IOMMU_IRTE_LO_GA_LOG_INTR) {
+        if (!amdvi_galog_append(s, tag, devid)) {
+            st->unnotified++;
+        }
+    } else {
+        st->unnotified++;
+        trace_amdvi_ga_unnotified(devid, tag, "GALogIntr = 0");
+    }
+}
+
+void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
+                     uint16_t devid)
+{
+    amdvi_ga_notify_now(s, lo, hi, ctrl, devid);
+}
+
+/*
  * Deliver a fixed or arbitrated interrupt through the guest-mode IRTE
  * (@lo, @hi) read for device @devid.  Returns AMDVI_IR_POSTED when the
  * interrupt was consumed, a negative AMDVI_IR_* when it was aborted.
@@ -150,9 +192,7 @@ int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
     uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
     uint8_t vector = hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK;
-    uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
     hwaddr irr;
-    uint32_t dest;
 
     trace_amdvi_ga_post(devid, lo, hi);
 
@@ -183,25 +223,10 @@ int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
     st->posted++;
     trace_amdvi_ga_irr(devid, irr, vector);
 
-    dest = amdvi_ga_dest(s, lo, hi, ctrl);
-    if (lo & AMD_IOMMU_IRTE_LO_IS_RUN) {
-        bool reached = amd_avic_doorbell_ring(dest, AMD_AVIC_DOORBELL_IOMMU);
-
-        st->posted_running++;
-        st->doorbell_last_dest = dest;
-        st->doorbells += reached;
-        trace_amdvi_ga_doorbell(devid, dest, reached);
-    } else if (ctrl & AMD_IOMMU_CTRL_GAPPI_EN) {
-        if (!amdvi_gappi_notify(s, lo, dest, devid)) {
-            st->unnotified++;
-        }
-    } else if (lo & AMD_IOMMU_IRTE_LO_GA_LOG_INTR) {
-        if (!amdvi_galog_append(s, tag, devid)) {
-            st->unnotified++;
-        }
+    if (unlikely(s->timing.on)) {
+        amdvi_timing_defer(s, lo, hi, ctrl, devid);   /* the timing model */
     } else {
-        st->unnotified++;
-        trace_amdvi_ga_unnotified(devid, tag, "GALogIntr = 0");
+        amdvi_ga_notify_now(s, lo, hi, ctrl, devid);
     }
     return AMDVI_IR_POSTED;
 }

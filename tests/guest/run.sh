@@ -8,6 +8,11 @@
 #   tests/guest/run.sh smoke avic-ipi  # some
 #   QEMU=/path/to/qemu-system-x86_64 tests/guest/run.sh
 #   TIMEOUT=30 tests/guest/run.sh      # override every group's timeout
+#   TIMING=on tests/guest/run.sh       # amd-iommu with its timing model
+#                                      # (",timing=on" on every amd-iommu
+#                                      # line; logs in logs-timing/)
+#   QEMU_EXTRA="-icount shift=4,sleep=off" tests/guest/run.sh post-galog
+#                                      # more QEMU arguments, appended
 #
 # A group is tests/guest/<name>.c plus one line in the table below:
 #   name  timeout-seconds  QEMU arguments (besides the common ones)
@@ -48,6 +53,7 @@ else
 fi
 qemu=${QEMU:-$top/build/qemu-system-x86_64}
 logs=$out/logs
+[ "${TIMING:-}" = on ] && logs=$out/logs-timing
 
 # ---- build (from source every time; make keeps it incremental) ----
 if ! make -s -C "$here" OUT="$out" >&2; then
@@ -125,8 +131,12 @@ while read -r name tmo args; do
     fi
     image=$out/$name.elf
     tmo=${TIMEOUT:-$tmo}
+    if [ "${TIMING:-}" = on ]; then
+        # The timing model changes when effects happen, never whether.
+        args=$(sed -E 's/(-device amd-iommu,[^ ]*)/\1,timing=on/' <<< "$args")
+    fi
     # shellcheck disable=SC2206
-    raw=($COMMON_ARGS $args)
+    raw=($COMMON_ARGS $args ${QEMU_EXTRA:-})
     : > "$logs/$name.err"
     cmd=()
     for ((i = 0; i < ${#raw[@]}; i++)); do

@@ -16,53 +16,8 @@
 #include "qemu/osdep.h"
 #include "amd-iommu-ga-qtest.h"
 
-#define MIG_IOMMU(opts) \
-    "AMDVI-PCI,id=iommupci -device amd-iommu,id=iommu,pci-id=iommupci," opts
 #define LOG_VEC         0x72
 #define PAGE            BACKING_GPA
-
-static const char *query_str(QTestState *qts, const char *cmd,
-                             const char *key, char *buf, size_t len)
-{
-    QDict *rsp = qtest_qmp(qts, "{'execute': %s}", cmd);
-    QDict *ret = qdict_get_qdict(rsp, "return");
-
-    g_assert(ret);
-    g_strlcpy(buf, qdict_haskey(ret, key) ? qdict_get_str(ret, key) : "",
-              len);
-    qobject_unref(rsp);
-    return buf;
-}
-
-/* Wait until "query-migrate" on @qts reports completed. */
-static void wait_migration(QTestState *qts)
-{
-    char status[32];
-
-    for (int i = 0; i < 6000; i++) {
-        query_str(qts, "query-migrate", "status", status, sizeof(status));
-        g_assert_cmpstr(status, !=, "failed");
-        if (!strcmp(status, "completed")) {
-            return;
-        }
-        g_usleep(10 * 1000);
-    }
-    g_assert_not_reached();
-}
-
-static void wait_running(QTestState *qts)
-{
-    char status[32];
-
-    for (int i = 0; i < 6000; i++) {
-        query_str(qts, "query-status", "status", status, sizeof(status));
-        if (!strcmp(status, "running")) {
-            return;
-        }
-        g_usleep(10 * 1000);
-    }
-    g_assert_not_reached();
-}
 
 /* The source: one pending GA log entry, one doorbell, GALogInt set. */
 static void source_state(GaTest *t)
@@ -84,19 +39,6 @@ static void source_state(GaTest *t)
 
     g_assert_cmphex(galog_entry(t, 0), ==, galog_expect(0xcafe01, EDU_DEVID));
     g_assert_true(lapic_irr_has(t, 1, LOG_VEC));
-}
-
-static void migrate_out(GaTest *t, const char *uri)
-{
-    qtest_qmp_assert_success(t->qts, "{'execute': 'migrate', "
-                             "'arguments': {'uri': %s}}", uri);
-    wait_migration(t->qts);
-}
-
-static QTestState *start_incoming(const char *device)
-{
-    return qtest_initf("-M q35 -smp 2 -device %s -device edu,addr=%d.0 "
-                       "-incoming defer", device, EDU_SLOT);
 }
 
 static void test_migrate_pending_entry(void)

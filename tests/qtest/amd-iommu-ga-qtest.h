@@ -344,4 +344,66 @@ static inline uint64_t galog_expect(uint32_t tag, uint16_t devid)
            AMD_IOMMU_GALOG_TYPE_SHIFT;
 }
 
+/* ---- Migration: the QMP status polls of the migration tests ---- */
+
+static inline const char *query_str(QTestState *qts, const char *cmd,
+                                    const char *key, char *buf, size_t len)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': %s}", cmd);
+    QDict *ret = qdict_get_qdict(rsp, "return");
+
+    g_assert(ret);
+    g_strlcpy(buf, qdict_haskey(ret, key) ? qdict_get_str(ret, key) : "",
+              len);
+    qobject_unref(rsp);
+    return buf;
+}
+
+/* Wait until "query-migrate" on @qts reports completed. */
+static inline void wait_migration(QTestState *qts)
+{
+    char status[32];
+
+    for (int i = 0; i < 6000; i++) {
+        query_str(qts, "query-migrate", "status", status, sizeof(status));
+        g_assert_cmpstr(status, !=, "failed");
+        if (!strcmp(status, "completed")) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+static inline void wait_running(QTestState *qts)
+{
+    char status[32];
+
+    for (int i = 0; i < 6000; i++) {
+        query_str(qts, "query-status", "status", status, sizeof(status));
+        if (!strcmp(status, "running")) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* amd-iommu migrates only with its PCI function created apart. */
+#define MIG_IOMMU(opts) \
+    "AMDVI-PCI,id=iommupci -device amd-iommu,id=iommu,pci-id=iommupci," opts
+
+static inline void migrate_out(GaTest *t, const char *uri)
+{
+    qtest_qmp_assert_success(t->qts, "{'execute': 'migrate', "
+                             "'arguments': {'uri': %s}}", uri);
+    wait_migration(t->qts);
+}
+
+static inline QTestState *start_incoming(const char *device)
+{
+    return qtest_initf("-M q35 -smp 2 -device %s -device edu,addr=%d.0 "
+                       "-incoming defer", device, EDU_SLOT);
+}
+
 #endif /* TESTS_QTEST_AMD_IOMMU_GA_QTEST_H */
