@@ -74,8 +74,10 @@ void amdvi_ga_send_irq(uint8_t vector, uint32_t dest, bool logical);
 
 /* amd_iommu_posting.c */
 bool amdvi_ga_read_irte(hwaddr addr, uint64_t *lo, uint64_t *hi);
-int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
-                  const MSIMessage *origin);
+int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
+                  uint64_t hi, uint16_t devid, const MSIMessage *origin);
+void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
+                     uint16_t devid);
 
 /* amd_iommu_galog.c */
 void amdvi_galog_control_written(AMDVIState *s);

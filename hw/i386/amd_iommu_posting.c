@@ -139,51 +139,48 @@ static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
 }
 
 /*
- * Deliver a fixed or arbitrated interrupt through the guest-mode IRTE
- * (@lo, @hi) read for device @devid.  Returns AMDVI_IR_POSTED when the
- * interrupt was consumed, a negative AMDVI_IR_* when it was aborted.
+ * The IRTE's fields that the IOMMU does not cache, as they are in
+ * memory now: @lo and @hi keep their other (cached) fields.  Linux
+ * rewrites these in a live entry without invalidating it.  GAPPIDis is
+ * one of them only where it exists; elsewhere bit 5 is reserved, and
+ * was checked in the entry the interrupt started with.
  */
-int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
-                  const MSIMessage *origin)
+static void amdvi_ga_reread(AMDVIState *s, const uint64_t *dte,
+                            const MSIMessage *origin, uint16_t devid,
+                            uint64_t *lo, uint64_t *hi)
+{
+    uint64_t mask_lo = AMD_IOMMU_IRTE_LO_GA_UNCACHED;
+    hwaddr addr = (dte[2] & AMDVI_IR_PHYS_ADDR_MASK) +
+                  ((origin->data & AMDVI_IRTE_OFFSET) << 4);
+    uint64_t now_lo, now_hi;
+
+    if (!amdvi_ga_read_irte(addr, &now_lo, &now_hi)) {
+        /* It was readable a moment ago; act on what was read then. */
+        trace_amdvi_ga_reread(devid, addr, false);
+        return;
+    }
+    if (s->ga.gappi) {
+        mask_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
+    }
+    *lo = (*lo & ~mask_lo) | (now_lo & mask_lo);
+    *hi = (*hi & ~AMD_IOMMU_IRTE_HI_GA_UNCACHED) |
+          (now_hi & AMD_IOMMU_IRTE_HI_GA_UNCACHED);
+    trace_amdvi_ga_reread(devid, addr, true);
+}
+
+/*
+ * After the IRR write: tell whoever must know, from the IRTE (@lo, @hi)
+ * as read after that write.  The one place that picks doorbell, GAPPI
+ * or GA log.
+ */
+void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
+                     uint16_t devid)
 {
     AMDVIGAStats *st = &s->ga.stats;
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
-    uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
-    uint8_t vector = hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK;
     uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
-    hwaddr irr;
-    uint32_t dest;
+    uint32_t dest = amdvi_ga_dest(s, lo, hi, ctrl);
 
-    trace_amdvi_ga_post(devid, lo, hi);
-
-    if ((ctrl & AMD_IOMMU_CTRL_GAM_MASK) != AMD_IOMMU_CTRL_GAM_VAPIC) {
-        /* GuestMode is reserved unless GAMEn selects the vAPIC mode. */
-        return amdvi_ga_fault(s, devid, lo, origin->address,
-                              AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
-                              AMD_IOMMU_EVT_IOPF_RZ,
-                              "GuestMode = 1 but Control.GAMEn is not vAPIC");
-    }
-    if (!s->ga.gappi) {
-        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
-    }
-    if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
-        return amdvi_ga_fault(s, devid, lo, origin->address,
-                              AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
-                              AMD_IOMMU_EVT_IOPF_RZ,
-                              "reserved bits set in a guest-mode IRTE");
-    }
-
-    /* The IRR bit, visible before whatever tells a CPU to look at it. */
-    irr = (hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK) +
-          APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
-    if (!amd_avic_set_irr(hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK, vector)) {
-        return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
-                              "vAPIC backing page is not RAM");
-    }
-    st->posted++;
-    trace_amdvi_ga_irr(devid, irr, vector);
-
-    dest = amdvi_ga_dest(s, lo, hi, ctrl);
     if (lo & AMD_IOMMU_IRTE_LO_IS_RUN) {
         bool reached = amd_avic_doorbell_ring(dest, AMD_AVIC_DOORBELL_IOMMU);
 
@@ -203,5 +200,68 @@ int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
         st->unnotified++;
         trace_amdvi_ga_unnotified(devid, tag, "GALogIntr = 0");
     }
+}
+
+/* The entry may post: vAPIC mode is on and no reserved bit is set. */
+static int amdvi_ga_validate(AMDVIState *s, uint64_t lo, uint64_t hi,
+                             uint16_t devid, const MSIMessage *origin)
+{
+    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+    uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
+    const uint64_t rz = AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
+                        AMD_IOMMU_EVT_IOPF_RZ;
+
+    if ((ctrl & AMD_IOMMU_CTRL_GAM_MASK) != AMD_IOMMU_CTRL_GAM_VAPIC) {
+        /* GuestMode is reserved unless GAMEn selects the vAPIC mode. */
+        return amdvi_ga_fault(s, devid, lo, origin->address, rz,
+                              "GuestMode = 1 but Control.GAMEn is not vAPIC");
+    }
+    if (!s->ga.gappi) {
+        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
+    }
+    if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
+        return amdvi_ga_fault(s, devid, lo, origin->address, rz,
+                              "reserved bits set in a guest-mode IRTE");
+    }
+    return 0;
+}
+
+/*
+ * Deliver a fixed or arbitrated interrupt through the guest-mode IRTE
+ * (@lo, @hi) read for device @devid through its DTE @dte.  Returns
+ * AMDVI_IR_POSTED when the interrupt was consumed, a negative AMDVI_IR_*
+ * when it was aborted.
+ *
+ * The order is the hardware's, and KVM depends on it: write the IRR
+ * bit, then read IsRun (and Destination, GATag, GALogIntr, GAPPIDis)
+ * from memory and act on that.  KVM's blocking path clears IsRun, has a
+ * full barrier and looks at the IRR one last time; with this order
+ * either that look sees our bit or we see IsRun = 0 and notify.
+ */
+int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
+                  uint64_t hi, uint16_t devid, const MSIMessage *origin)
+{
+    uint64_t backing = hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK;
+    uint8_t vector = hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK;
+    hwaddr irr = backing + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
+    int ret;
+
+    trace_amdvi_ga_post(devid, lo, hi);
+
+    ret = amdvi_ga_validate(s, lo, hi, devid, origin);
+    if (ret < 0) {
+        return ret;
+    }
+
+    /* The IRR bit, visible (full barrier) before we look at IsRun. */
+    if (!amd_avic_set_irr(backing, vector)) {
+        return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
+                              "vAPIC backing page is not RAM");
+    }
+    s->ga.stats.posted++;
+    trace_amdvi_ga_irr(devid, irr, vector);
+
+    amdvi_ga_reread(s, dte, origin, devid, &lo, &hi);
+    amdvi_ga_notify(s, lo, hi, devid);
     return AMDVI_IR_POSTED;
 }

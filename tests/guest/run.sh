@@ -26,6 +26,7 @@ post-running     60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device 
 post-galog       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 post-gappi       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 galog-overflow   60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
+post-race        90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 stress          240  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 bad-programming  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
 '

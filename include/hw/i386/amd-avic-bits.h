@@ -253,6 +253,17 @@
 /* Reserved in guest mode: bits 11:8 and 55:52. */
 #define AMD_IOMMU_IRTE_HI_GA_RSVD       (AMD_AVIC_MASK(11, 8) | \
                                          AMD_AVIC_MASK(55, 52))
+/*
+ * Guest-mode fields the IOMMU does not cache: read from memory for every
+ * interrupt, after the IRR write (IsRun, Destination, GATag, GALogIntr;
+ * GAPPIDis too where it exists).  Everything else may be cached until
+ * INVALIDATE_INTERRUPT_TABLE.
+ */
+#define AMD_IOMMU_IRTE_LO_GA_UNCACHED   (AMD_IOMMU_IRTE_LO_IS_RUN | \
+                                         AMD_IOMMU_IRTE_LO_DEST_MASK | \
+                                         AMD_IOMMU_IRTE_LO_GA_TAG_MASK | \
+                                         AMD_IOMMU_IRTE_LO_GA_LOG_INTR)
+#define AMD_IOMMU_IRTE_HI_GA_UNCACHED   AMD_IOMMU_IRTE_HI_DEST_HI_MASK
 /* IRR of the vAPIC backing page the GA root pointer names. */
 #define AMD_IOMMU_GA_ROOT_SHIFT         12
 
