@@ -149,6 +149,7 @@ static const struct {
     { "ga-log-interrupts", offsetof(AMDVIGAStats, log_interrupts) },
     { "ga-log-overflows", offsetof(AMDVIGAStats, log_overflows) },
     { "ga-gappi-interrupts", offsetof(AMDVIGAStats, gappi_interrupts) },
+    { "ga-gappi-suppressed", offsetof(AMDVIGAStats, gappi_suppressed) },
     { "ga-unnotified", offsetof(AMDVIGAStats, unnotified) },
     { "ga-errors", offsetof(AMDVIGAStats, errors) },
 };
@@ -176,6 +177,10 @@ bool amdvi_ga_realize(AMDVIState *s, Error **errp)
                        "intremap=on (or leave intremap unset)", what);
             return false;
         }
+    }
+    if (ga->gappi_spurious && !ga->gappi) {
+        error_setg(errp, "gappi-spurious=on needs gappi=on");
+        return false;
     }
     if (ga->gappi && ga->vapic_prop == ON_OFF_AUTO_OFF) {
         error_setg(errp, "gappi=on needs the guest virtual APIC mode: "

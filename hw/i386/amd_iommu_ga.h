@@ -39,6 +39,7 @@ typedef struct AMDVIGAStats {
     uint64_t log_interrupts;    /* GA log interrupts sent */
     uint64_t log_overflows;     /* entries lost to a full GA log */
     uint64_t gappi_interrupts;  /* GAPPI interrupts sent */
+    uint64_t gappi_suppressed;  /* ... not sent: IRR was not clear */
     uint64_t unnotified;        /* IsRun = 0, nobody told: vector waits */
     uint64_t errors;            /* guest programming errors */
 } AMDVIGAStats;
@@ -47,6 +48,7 @@ typedef struct AMDVIGAStats {
 typedef struct AMDVIGAState {
     OnOffAuto vapic_prop;       /* property "vapic" */
     bool gappi;                 /* property "gappi" */
+    bool gappi_spurious;        /* property "gappi-spurious" */
     bool vapic;                 /* resolved: GAMSup = 1 is advertised */
     AMDVIGAStats stats;
 } AMDVIGAState;
@@ -77,7 +79,7 @@ bool amdvi_ga_read_irte(hwaddr addr, uint64_t *lo, uint64_t *hi);
 int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
                   uint64_t hi, uint16_t devid, const MSIMessage *origin);
 void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
-                     uint16_t devid);
+                     uint16_t devid, bool irr_was_clear);
 
 /* amd_iommu_galog.c */
 void amdvi_galog_control_written(AMDVIState *s);
@@ -85,7 +87,7 @@ bool amdvi_galog_append(AMDVIState *s, uint32_t tag, uint16_t devid);
 
 /* amd_iommu_gappi.c */
 bool amdvi_gappi_notify(AMDVIState *s, uint64_t lo, uint32_t dest,
-                        uint16_t devid);
+                        uint16_t devid, bool irr_was_clear);
 
 /* amd_iommu.c, made global for the GA error events */
 void amdvi_log_event(AMDVIState *s, uint64_t *evt);

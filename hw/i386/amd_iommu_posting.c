@@ -171,10 +171,11 @@ static void amdvi_ga_reread(AMDVIState *s, const uint64_t *dte,
 /*
  * After the IRR write: tell whoever must know, from the IRTE (@lo, @hi)
  * as read after that write.  The one place that picks doorbell, GAPPI
- * or GA log.
+ * or GA log.  @irr_was_clear: the backing page's IRR was all clear
+ * before this post (GAPPI is only for the first pending interrupt).
  */
 void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
-                     uint16_t devid)
+                     uint16_t devid, bool irr_was_clear)
 {
     AMDVIGAStats *st = &s->ga.stats;
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
@@ -189,7 +190,7 @@ void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
         st->doorbells += reached;
         trace_amdvi_ga_doorbell(devid, dest, reached);
     } else if (ctrl & AMD_IOMMU_CTRL_GAPPI_EN) {
-        if (!amdvi_gappi_notify(s, lo, dest, devid)) {
+        if (!amdvi_gappi_notify(s, lo, dest, devid, irr_was_clear)) {
             st->unnotified++;
         }
     } else if (lo & AMD_IOMMU_IRTE_LO_GA_LOG_INTR) {
@@ -244,6 +245,7 @@ int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
     uint64_t backing = hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK;
     uint8_t vector = hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK;
     hwaddr irr = backing + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
+    bool irr_was_clear;
     int ret;
 
     trace_amdvi_ga_post(devid, lo, hi);
@@ -254,7 +256,7 @@ int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
     }
 
     /* The IRR bit, visible (full barrier) before we look at IsRun. */
-    if (!amd_avic_set_irr(backing, vector)) {
+    if (!amd_avic_post_irr(backing, vector, &irr_was_clear)) {
         return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
                               "vAPIC backing page is not RAM");
     }
@@ -262,6 +264,6 @@ int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
     trace_amdvi_ga_irr(devid, irr, vector);
 
     amdvi_ga_reread(s, dte, origin, devid, &lo, &hi);
-    amdvi_ga_notify(s, lo, hi, devid);
+    amdvi_ga_notify(s, lo, hi, devid, irr_was_clear);
     return AMDVI_IR_POSTED;
 }

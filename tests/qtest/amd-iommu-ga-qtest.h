@@ -331,6 +331,14 @@ static inline bool backing_irr_has(GaTest *t, uint64_t page, uint8_t vector)
     return backing_irr(t, page, vector) & APIC_VEC_BIT(vector);
 }
 
+/* The vCPU took everything pending: the whole IRR of @page is clear. */
+static inline void backing_irr_clear(GaTest *t, uint64_t page)
+{
+    for (int vec = 0; vec < 256; vec += 32) {
+        qtest_writel(t->qts, page + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vec), 0);
+    }
+}
+
 /* The GA log entry at byte offset @off. */
 static inline uint64_t galog_entry(GaTest *t, uint32_t off)
 {

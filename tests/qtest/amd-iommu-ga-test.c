@@ -73,6 +73,7 @@ static void test_refused(void)
           "(or leave intremap unset)" },
         { "amd-iommu,vapic=off,gappi=on",
           "gappi=on needs the guest virtual APIC mode: remove vapic=off" },
+        { "amd-iommu,gappi-spurious=on", "gappi-spurious=on needs gappi=on" },
     };
 
     for (int i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -463,8 +464,12 @@ static void test_gappi(void)
     g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_GALOG_TAIL), ==, 8);
     g_assert_false(lapic_irr_has(&t, 1, wake));
 
-    /* GAPPIEn = 1: the wake-up vector at Destination, no log entry. */
+    /*
+     * GAPPIEn = 1: the wake-up vector at Destination, no log entry.  The
+     * vCPU took what the GA log announced: its IRR is clear again.
+     */
     iommu_control_set(&t, AMD_IOMMU_CTRL_GAPPI_EN, 0);
+    backing_irr_clear(&t, PAGE_A);
     write_irte_guest(&t, 7, &(GaIrte) {
         .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1,
         .tag = 0x4400 | wake, .vector = VEC_B, .backing = PAGE_A });
@@ -512,6 +517,57 @@ static void test_gappi(void)
     g_assert_true(backing_irr_has(&t, PAGE_B, 0x34));
     g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 1);
     g_assert_cmpuint(ga_counter(&t, "ga-gappi-interrupts"), ==, 2);
+    g_assert_cmpuint(ga_counter(&t, "ga-gappi-suppressed"), ==, 0);
+    ga_stop(&t);
+}
+
+/*
+ * GAPPI is for the first pending interrupt (spec 48882 §2.2.5.5): sent
+ * only if the backing page's IRR was all clear before the post, so a
+ * vCPU is told once until it takes what is pending.  gappi-spurious=on
+ * sends one on every post.
+ */
+static void gappi_posts(GaTest *t, bool spurious)
+{
+    const uint8_t wake = 0xe7;
+    uint64_t sent = spurious ? 3 : 1, suppressed = spurious ? 0 : 2;
+
+    iommu_control_set(t, AMD_IOMMU_CTRL_GAPPI_EN, 0);
+    write_irte_guest(t, 7, &(GaIrte) {
+        .dest = 1, .tag = wake, .vector = VEC_A, .backing = PAGE_A });
+    edu_set_irte(t, 7);
+    edu_fire(t);
+    g_assert_true(lapic_irr_has(t, 1, wake));
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-interrupts"), ==, 1);
+
+    /* Another vector (another IRR word) and the same vector again. */
+    write_irte_guest(t, 7, &(GaIrte) {
+        .dest = 1, .tag = wake, .vector = VEC_B, .backing = PAGE_A });
+    edu_fire(t);
+    edu_fire(t);
+    g_assert_true(backing_irr_has(t, PAGE_A, VEC_A));
+    g_assert_true(backing_irr_has(t, PAGE_A, VEC_B));
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-interrupts"), ==, sent);
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-suppressed"), ==, suppressed);
+    g_assert_cmpuint(ga_counter(t, "ga-unnotified"), ==, 0);
+
+    /* The vCPU took them: the next post is a first one again. */
+    backing_irr_clear(t, PAGE_A);
+    edu_fire(t);
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-interrupts"), ==, sent + 1);
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-suppressed"), ==, suppressed);
+}
+
+static void test_gappi_first_pending(void)
+{
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",gappi=on");
+    gappi_posts(&t, false);
+    ga_stop(&t);
+
+    ga_start(&t, GA_IOMMU ",gappi=on,gappi-spurious=on");
+    gappi_posts(&t, true);
     ga_stop(&t);
 }
 
@@ -773,6 +829,8 @@ int main(int argc, char **argv)
                    test_galog_overflow_restart);
     qtest_add_func("/amd-iommu-ga/galog/errors", test_galog_errors);
     qtest_add_func("/amd-iommu-ga/gappi", test_gappi);
+    qtest_add_func("/amd-iommu-ga/gappi/first-pending",
+                   test_gappi_first_pending);
     qtest_add_func("/amd-iommu-ga/errors", test_errors);
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
     if (g_getenv("AMD_IOMMU_GA_BENCH")) {
