@@ -7,6 +7,10 @@
 # Groups (a new group is one more line in the list below):
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
+#   upstream-qtest  upstream QEMU's qtests that cover what we change
+#           (tests/qtest/run-upstream-qtests.sh: bios-tables-test's
+#           q35 IOMMU variants, q35-test, qom-test, device-introspect-test,
+#           test-x86-cpuid-compat)
 #   guest   the test hypervisor suite (tests/guest/run.sh)
 #   linux   Debian's Linux 6.12 boots with AVIC and vAPIC (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
@@ -20,6 +24,7 @@ cd "$top"
 groups=(
     "style  tests/checkpatch.sh"
     "qtest  tests/qtest/run-qtests.sh"
+    "upstream-qtest  tests/qtest/run-upstream-qtests.sh"
     "guest  tests/guest/run.sh"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"

@@ -5,9 +5,10 @@
  * The device-level glue of the GA mode (see amd_iommu_ga.h for the
  * files and docs/specs/amd-iommu-ga.rst for the behaviour):
  *
- * - "vapic" (auto: on whenever interrupt remapping is on under TCG)
+ * - "vapic" (auto, the default: on only with gappi=on; else as given)
  *   advertises GAMSup = 1 and makes the GA log registers and the
- *   Control bits GAMEn, GALogEn and GAIntEn exist;
+ *   Control bits GAMEn, GALogEn and GAIntEn exist.  Without it the
+ *   device is upstream's, byte for byte (EFR, IVRS);
  * - "gappi" (default off) advertises GAPPI support and makes
  *   Control.GAPPIEn writable;
  * - the registers live in upstream's mmior[] array (so the main
@@ -188,8 +189,9 @@ bool amdvi_ga_realize(AMDVIState *s, Error **errp)
         return false;
     }
 
+    /* A new guest-visible feature: on only when asked for. */
     ga->vapic = ga->vapic_prop == ON_OFF_AUTO_ON ||
-                (ga->vapic_prop == ON_OFF_AUTO_AUTO && ir && !kvm_enabled());
+                (ga->vapic_prop == ON_OFF_AUTO_AUTO && ga->gappi);
     trace_amdvi_ga_config(ga->vapic, ga->gappi);
 
     for (int i = 0; i < ARRAY_SIZE(amdvi_ga_counters); i++) {

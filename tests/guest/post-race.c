@@ -213,8 +213,10 @@ static void run_mode(bool gappi)
     report(!TODO_ACTIVE && lost == 0 && sent == RACE_N, "%s: %d interrupts, 0 lost wake-ups "
            "(saw %llu)", m, RACE_N, (unsigned long long)lost);
     report(!TODO_ACTIVE && R.taken == sent && !stuck, "%s: every posted vector taken once", m);
-    report(!TODO_ACTIVE && R.caught > 0 && R.slept > 0 && R.woken == R.slept,
-           "%s: the vCPU blocked and was woken, and its last look caught some", m);
+    /* How often the last look raced a post ("catches") is printed, not
+     * checked: it depends on the host's scheduling. */
+    report(!TODO_ACTIVE && R.slept > 0 && R.woken == R.slept,
+           "%s: the vCPU blocked and was woken each time", m);
     bool wakes = gappi ? P.gappi_irqs > g0 && P.galog_entries == e0
                        : P.galog_entries > e0 && P.galog_bad == 0;
     report(!TODO_ACTIVE && wakes, "%s: wake-ups came only from %s", m,

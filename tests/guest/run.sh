@@ -22,13 +22,13 @@ avic-regs        60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-ipi         90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-doorbell    60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-delivery    60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
-post-running     60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-post-galog       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-post-gappi       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-galog-overflow   60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-post-race        90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-stress          240  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-bad-programming  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
+post-running     60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+post-galog       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+post-gappi       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+galog-overflow   60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+post-race        90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+stress          240  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+bad-programming  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
 '
 COMMON_ARGS='-nodefaults -M q35 -accel tcg -m 256M -display none -vga none -nic none
   -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4'

@@ -107,12 +107,12 @@ static void test_migrate_pending_entry(void)
     GaTest src, dst;
     uint64_t status;
 
-    ga_start(&src, MIG_IOMMU("intremap=on,xtsup=on"));
+    ga_start(&src, MIG_IOMMU("intremap=on,xtsup=on,vapic=on"));
     source_state(&src);
     migrate_out(&src, uri);
 
     memset(&dst, 0, sizeof(dst));
-    dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on"));
+    dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on,vapic=on"));
     qtest_qmp_assert_success(dst.qts, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s}}", uri);
     wait_migration(dst.qts);
@@ -186,7 +186,7 @@ static void test_migrate_refused(void)
     QTestState *dst;
     GaTest src;
 
-    ga_start(&src, MIG_IOMMU("intremap=on,xtsup=on"));
+    ga_start(&src, MIG_IOMMU("intremap=on,xtsup=on,vapic=on"));
     source_state(&src);
     migrate_out(&src, uri);
 

@@ -218,8 +218,8 @@ static inline void ga_log_setup(GaTest *t)
                       0);
 }
 
-/* The IOMMU of most tests: the Linux demo's line. */
-#define GA_IOMMU        "amd-iommu,id=iommu,intremap=on,xtsup=on"
+/* The IOMMU of most tests: x2APIC-capable, guest vAPIC mode asked for. */
+#define GA_IOMMU        "amd-iommu,id=iommu,intremap=on,xtsup=on,vapic=on"
 
 /*
  * The device table (one 4 KiB page: device IDs 0..127) with edu's DTE

@@ -121,10 +121,10 @@ static void test_features(void)
     GaTest t;
     uint64_t efr;
 
-    /* The Linux demo's line: vAPIC advertised, GAPPI not. */
+    /* vapic=on: vAPIC advertised, GAPPI not. */
     memset(&t, 0, sizeof(t));
     t.qts = qtest_init("-M q35 -device amd-iommu,id=iommu,intremap=on,"
-                       "xtsup=on");
+                       "xtsup=on,vapic=on");
     efr = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
     g_assert_cmphex(efr & AMD_IOMMU_EFR_GAM_MASK, ==, AMD_IOMMU_EFR_GAM_VAPIC);
     g_assert_false(efr & AMD_IOMMU_EFR_GAPPI_SUP);
@@ -170,6 +170,30 @@ static void test_features(void)
     iommu_writeq(&t, AMD_IOMMU_MMIO_GALOG_BASE, GALOG_GPA);
     g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_GALOG_BASE), ==, 0);
     qtest_quit(t.qts);
+
+    /*
+     * Not asked for: upstream's device.  A plain amd-iommu, and one with
+     * interrupt remapping and XT, advertise no GAMSup and have the EFR
+     * that vapic=off gives.
+     */
+    for (int i = 0; i < 2; i++) {
+        static const char *const lines[] = {
+            "amd-iommu,id=iommu", "amd-iommu,id=iommu,intremap=on,xtsup=on",
+        };
+        uint64_t plain, off;
+
+        t.qts = qtest_initf("-M q35 -device %s", lines[i]);
+        plain = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
+        g_assert_cmphex(plain & (AMD_IOMMU_EFR_GAM_MASK |
+                                 AMD_IOMMU_EFR_GAPPI_SUP), ==, 0);
+        iommu_writeq(&t, AMD_IOMMU_MMIO_GALOG_BASE, GALOG_GPA);
+        g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_GALOG_BASE), ==, 0);
+        qtest_quit(t.qts);
+        t.qts = qtest_initf("-M q35 -device %s,vapic=off", lines[i]);
+        off = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
+        g_assert_cmphex(plain, ==, off);
+        qtest_quit(t.qts);
+    }
 
     /* No interrupt remapping (intremap=off): no vAPIC mode either. */
     t.qts = qtest_init("-M q35 -device amd-iommu,id=iommu,intremap=off");
