@@ -85,6 +85,18 @@ uint64_t amdvi_ga_efr(AMDVIState *s)
     return efr;
 }
 
+/* EFR2: GAPPIDisSup with GAPPI (Linux's GAPPI series sets GAPPIDis then). */
+uint64_t amdvi_ga_efr2(AMDVIState *s)
+{
+    return s->ga.gappi ? AMD_IOMMU_EFR2_GAPPI_DIS_SUP : 0;
+}
+
+/* IRTE bit 5 is GAPPIDis, not reserved. */
+bool amdvi_ga_has_gappi_dis(AMDVIState *s)
+{
+    return amdvi_ga_efr2(s) & AMD_IOMMU_EFR2_GAPPI_DIS_SUP;
+}
+
 /*
  * At reset, after upstream has cleared mmior[] and set its own masks:
  * which of our bits software may write, and which it clears with 1.
@@ -101,6 +113,10 @@ void amdvi_ga_reset(AMDVIState *s)
         ctrl_ro |= AMD_IOMMU_CTRL_GAPPI_EN;
     }
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_CONTROL, ctrl_ro, 0);
+
+    /* EFR2, read-only (0 without GAPPI, as upstream's unused offset). */
+    amdvi_ga_set_reg(s, AMD_IOMMU_MMIO_EFR2, amdvi_ga_efr2(s));
+    amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_EFR2, ~0ULL, 0);
 
     /* Status: GALogRun is the IOMMU's, overflow and interrupt are W1C. */
     stq_le_p(&s->romask[AMD_IOMMU_MMIO_STATUS],

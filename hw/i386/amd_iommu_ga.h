@@ -62,6 +62,8 @@ typedef struct AMDVIGAState {
 /* amd_iommu_ga.c */
 bool amdvi_ga_realize(AMDVIState *s, Error **errp);
 uint64_t amdvi_ga_efr(AMDVIState *s);
+uint64_t amdvi_ga_efr2(AMDVIState *s);
+bool amdvi_ga_has_gappi_dis(AMDVIState *s);
 void amdvi_ga_reset(AMDVIState *s);
 void amdvi_ga_control_written(AMDVIState *s);
 bool amdvi_ga_mmio_reg(AMDVIState *s, hwaddr reg);

@@ -142,8 +142,8 @@ static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
  * The IRTE's fields that the IOMMU does not cache, as they are in
  * memory now: @lo and @hi keep their other (cached) fields.  Linux
  * rewrites these in a live entry without invalidating it.  GAPPIDis is
- * one of them only where it exists; elsewhere bit 5 is reserved, and
- * was checked in the entry the interrupt started with.
+ * one of them only where it exists (EFR2.GAPPIDisSup); elsewhere bit 5
+ * is reserved, and was checked in the entry the interrupt started with.
  */
 static void amdvi_ga_reread(AMDVIState *s, const uint64_t *dte,
                             const MSIMessage *origin, uint16_t devid,
@@ -159,7 +159,7 @@ static void amdvi_ga_reread(AMDVIState *s, const uint64_t *dte,
         trace_amdvi_ga_reread(devid, addr, false);
         return;
     }
-    if (s->ga.gappi) {
+    if (amdvi_ga_has_gappi_dis(s)) {
         mask_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
     }
     *lo = (*lo & ~mask_lo) | (now_lo & mask_lo);
@@ -217,8 +217,8 @@ static int amdvi_ga_validate(AMDVIState *s, uint64_t lo, uint64_t hi,
         return amdvi_ga_fault(s, devid, lo, origin->address, rz,
                               "GuestMode = 1 but Control.GAMEn is not vAPIC");
     }
-    if (!s->ga.gappi) {
-        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
+    if (!amdvi_ga_has_gappi_dis(s)) {
+        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;     /* no EFR2.GAPPIDisSup */
     }
     if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
         return amdvi_ga_fault(s, devid, lo, origin->address, rz,

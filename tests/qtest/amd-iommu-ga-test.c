@@ -26,6 +26,8 @@
 
 #include "qemu/osdep.h"
 #include "amd-iommu-ga-qtest.h"
+#include "qemu/bswap.h"
+#include "libqos/fw_cfg.h"
 
 #define VEC_A           0x41        /* IRR word 2, bit 1 */
 #define VEC_B           0xfe        /* IRR word 7, bit 30 */
@@ -200,6 +202,75 @@ static void test_features(void)
     efr = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
     g_assert_cmphex(efr & AMD_IOMMU_EFR_GAM_MASK, ==, 0);
     qtest_quit(t.qts);
+}
+
+/*
+ * The IVRS table's type 11h IVHD, from the ACPI tables QEMU hands the
+ * firmware (fw_cfg "etc/acpi/tables"): its EFR image (offset 0x18) and
+ * EFR2 image (0x20), which Linux prefers to the MMIO registers.
+ */
+static void ivhd11_efr(QTestState *qts, uint64_t *efr, uint64_t *efr2)
+{
+    QFWCFG *fw_cfg = pc_fw_cfg_init(qts);
+    size_t len = 1 << 20;
+    g_autofree uint8_t *t = g_malloc0(len);
+    size_t n = qfw_cfg_get_file(fw_cfg, "etc/acpi/tables", t, len);
+    const uint8_t *ivrs = NULL;
+
+    g_assert_cmpuint(n, >, 0);
+    g_assert_cmpuint(n, <=, len);
+    for (size_t i = 0; i + 4 <= n; i++) {
+        if (!memcmp(t + i, "IVRS", 4)) {
+            ivrs = t + i;
+            break;
+        }
+    }
+    g_assert_nonnull(ivrs);
+    /* Header 36 bytes, IVinfo 4, reserved 8; then the IVHDs. */
+    for (uint32_t off = 48; off < ldl_le_p(ivrs + 4);
+         off += lduw_le_p(ivrs + off + 2)) {
+        if (ivrs[off] == 0x11) {
+            *efr = ldq_le_p(ivrs + off + 0x18);
+            *efr2 = ldq_le_p(ivrs + off + 0x20);
+            pc_fw_cfg_uninit(fw_cfg);
+            return;
+        }
+        g_assert_cmpuint(lduw_le_p(ivrs + off + 2), >, 0);
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * EFR2 (MMIO 0x1a0 and the IVHD image): GAPPIDisSup with gappi=on, 0
+ * otherwise; read-only; the IVHD's EFR image is the MMIO EFR.
+ */
+static void test_efr2(void)
+{
+    static const struct {
+        const char *device;
+        uint64_t efr2;
+    } cases[] = {
+        { "amd-iommu,id=iommu,xtsup=on,gappi=on",
+          AMD_IOMMU_EFR2_GAPPI_DIS_SUP },
+        { "amd-iommu,id=iommu,xtsup=on,vapic=on", 0 },
+        { "amd-iommu,id=iommu", 0 },
+    };
+
+    for (int i = 0; i < ARRAY_SIZE(cases); i++) {
+        GaTest t = { 0 };
+        uint64_t efr, efr2;
+
+        t.qts = qtest_initf("-M q35 -device %s", cases[i].device);
+        g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EFR2), ==,
+                        cases[i].efr2);
+        iommu_writeq(&t, AMD_IOMMU_MMIO_EFR2, ~0ULL);
+        g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EFR2), ==,
+                        cases[i].efr2);
+        ivhd11_efr(t.qts, &efr, &efr2);
+        g_assert_cmphex(efr2, ==, cases[i].efr2);
+        g_assert_cmphex(efr, ==, iommu_readq(&t, AMD_IOMMU_MMIO_EFR));
+        qtest_quit(t.qts);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -844,6 +915,7 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-iommu-ga/config/features", test_features);
     qtest_add_func("/amd-iommu-ga/config/mission-line", test_mission_line);
     qtest_add_func("/amd-iommu-ga/config/refused", test_refused);
+    qtest_add_func("/amd-iommu-ga/config/efr2", test_efr2);
     qtest_add_func("/amd-iommu-ga/post/running", test_post_running);
     qtest_add_func("/amd-iommu-ga/post/not-running", test_post_not_running);
     qtest_add_func("/amd-iommu-ga/galog/xt-interrupt",

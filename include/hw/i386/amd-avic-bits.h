@@ -141,6 +141,13 @@
 #define AMD_IOMMU_EFR_GAM_MASK          AMD_AVIC_MASK(23, 21)
 #define AMD_IOMMU_EFR_GAM_VAPIC         (1ULL << AMD_IOMMU_EFR_GAM_SHIFT)
 
+/*
+ * Extended feature register 2 (MMIO 0x1a0; also the IVHD's "EFR
+ * Register Image 2", which Linux prefers).  GAPPIDisSup: the guest-mode
+ * IRTE's bit 5 is GAPPIDis (else reserved).
+ */
+#define AMD_IOMMU_EFR2_GAPPI_DIS_SUP    AMD_AVIC_BIT(4)
+
 /* ------------------------------------------------------------------ */
 /* AMD IOMMU: command buffer (16-byte commands, opcode in 63:60)      */
 /* ------------------------------------------------------------------ */
@@ -237,7 +244,7 @@
 
 /* Low quadword, GuestMode = 1 (guest virtual APIC). */
 #define AMD_IOMMU_IRTE_LO_GA_LOG_INTR   AMD_AVIC_BIT(2)
-#define AMD_IOMMU_IRTE_LO_GAPPI_DIS     AMD_AVIC_BIT(5)
+#define AMD_IOMMU_IRTE_LO_GAPPI_DIS     AMD_AVIC_BIT(5)     /* GAPPIDisSup */
 #define AMD_IOMMU_IRTE_LO_GA_RSVD       AMD_AVIC_MASK(4, 3)
 #define AMD_IOMMU_IRTE_LO_IS_RUN        AMD_AVIC_BIT(6)
 #define AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT  32
