@@ -295,10 +295,12 @@ void amdvi_ga_send_irq(uint8_t vector, uint32_t dest, bool logical)
 /* ------------------------------------------------------------------ */
 
 /*
- * The GA registers are in mmior[], which the main section carries; the
- * subsection adds the counters, and is sent only once the guest has
- * used the GA mode, so a guest that never did still migrates to an
- * amd-iommu without it.
+ * The GA registers (and EFR, EFR2, Control) are in mmior[], which the
+ * main section carries; the subsection adds the counters and the
+ * destination's check.  It is sent whenever this side has the mode:
+ * the guest was shown GAMSup (and perhaps GAPPI) in EFR, and must not
+ * land where those registers are dead.  (A destination that does not
+ * know the subsection at all refuses it too.)
  */
 static bool amdvi_ga_vmstate_needed(void *opaque)
 {
@@ -306,29 +308,67 @@ static bool amdvi_ga_vmstate_needed(void *opaque)
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
     static const AMDVIGAStats zero;
 
-    return (ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN |
+    return s->ga.vapic ||
+           (ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN |
                     AMD_IOMMU_CTRL_GAINT_EN | AMD_IOMMU_CTRL_GAPPI_EN)) ||
            memcmp(&s->ga.stats, &zero, sizeof(zero));
+}
+
+/* What the stream's EFR, EFR2 and Control say the guest has or uses. */
+static const char *amdvi_ga_missing(AMDVIState *s)
+{
+    uint64_t efr = amdvi_ga_reg(s, AMD_IOMMU_MMIO_EFR);
+    uint64_t efr2 = amdvi_ga_reg(s, AMD_IOMMU_MMIO_EFR2);
+    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+
+    if (!s->ga.vapic &&
+        ((efr & AMD_IOMMU_EFR_GAM_MASK) ||
+         (ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN)))) {
+        return "the guest virtual APIC mode (EFR.GAMSup), which this side "
+               "has off (vapic)";
+    }
+    if (!s->ga.gappi &&
+        ((efr & AMD_IOMMU_EFR_GAPPI_SUP) ||
+         (ctrl & AMD_IOMMU_CTRL_GAPPI_EN))) {
+        return "GAPPI (EFR bit 5), which this side has off (gappi)";
+    }
+    if (!amdvi_ga_has_gappi_dis(s) &&
+        (efr2 & AMD_IOMMU_EFR2_GAPPI_DIS_SUP)) {
+        return "GAPPIDis (EFR2.GAPPIDisSup), which this side lacks (gappi)";
+    }
+    return NULL;
 }
 
 static int amdvi_ga_post_load(void *opaque, int version_id)
 {
     AMDVIState *s = opaque;
-    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+    const char *missing = amdvi_ga_missing(s);
 
-    if ((ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN)) &&
-        !s->ga.vapic) {
-        error_report("amd-iommu: the guest uses the guest virtual APIC "
-                     "mode, which this side has off (vapic)");
-        return -EINVAL;
-    }
-    if ((ctrl & AMD_IOMMU_CTRL_GAPPI_EN) && !s->ga.gappi) {
-        error_report("amd-iommu: the guest uses GAPPI, which this side "
-                     "has off (gappi)");
+    if (missing) {
+        error_report("amd-iommu: the guest was shown %s", missing);
         return -EINVAL;
     }
     return 0;
 }
+
+/* Counters added after the first version of the subsection. */
+static bool amdvi_ga_stats2_needed(void *opaque)
+{
+    AMDVIState *s = opaque;
+
+    return s->ga.stats.gappi_suppressed;
+}
+
+static const VMStateDescription vmstate_amdvi_ga_stats2 = {
+    .name = "amd-iommu/ga/stats2",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = amdvi_ga_stats2_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(ga.stats.gappi_suppressed, AMDVIState),
+        VMSTATE_END_OF_LIST()
+    }
+};
 
 const VMStateDescription vmstate_amdvi_ga = {
     .name = "amd-iommu/ga",
@@ -348,5 +388,9 @@ const VMStateDescription vmstate_amdvi_ga = {
         VMSTATE_UINT64(ga.stats.unnotified, AMDVIState),
         VMSTATE_UINT64(ga.stats.errors, AMDVIState),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_amdvi_ga_stats2,
+        NULL
     }
 };
