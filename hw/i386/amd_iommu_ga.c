@@ -105,6 +105,7 @@ void amdvi_ga_reset(AMDVIState *s)
 {
     uint64_t ctrl_ro = 0;
 
+    amdvi_irtc_invalidate_all(s);
     if (!s->ga.vapic) {
         ctrl_ro |= AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN |
                    AMD_IOMMU_CTRL_GAINT_EN;
@@ -169,6 +170,10 @@ static const struct {
     { "ga-gappi-suppressed", offsetof(AMDVIGAStats, gappi_suppressed) },
     { "ga-unnotified", offsetof(AMDVIGAStats, unnotified) },
     { "ga-errors", offsetof(AMDVIGAStats, errors) },
+    { "ga-irt-hits", offsetof(AMDVIGAStats, irt_hits) },
+    { "ga-irt-misses", offsetof(AMDVIGAStats, irt_misses) },
+    { "ga-irt-stale-hits", offsetof(AMDVIGAStats, irt_stale_hits) },
+    { "ga-irt-evictions", offsetof(AMDVIGAStats, irt_evictions) },
 };
 
 /*
@@ -209,6 +214,9 @@ bool amdvi_ga_realize(AMDVIState *s, Error **errp)
     ga->vapic = ga->vapic_prop == ON_OFF_AUTO_ON ||
                 (ga->vapic_prop == ON_OFF_AUTO_AUTO && ga->gappi);
     trace_amdvi_ga_config(ga->vapic, ga->gappi);
+    if (!amdvi_irtc_realize(s, errp)) {
+        return false;
+    }
 
     for (int i = 0; i < ARRAY_SIZE(amdvi_ga_counters); i++) {
         object_property_add_uint64_ptr(OBJECT(s), amdvi_ga_counters[i].name,
@@ -356,7 +364,8 @@ static bool amdvi_ga_stats2_needed(void *opaque)
 {
     AMDVIState *s = opaque;
 
-    return s->ga.stats.gappi_suppressed;
+    return s->ga.stats.gappi_suppressed || s->ga.stats.irt_hits ||
+           s->ga.stats.irt_misses || s->ga.stats.irt_evictions;
 }
 
 static const VMStateDescription vmstate_amdvi_ga_stats2 = {
@@ -366,6 +375,10 @@ static const VMStateDescription vmstate_amdvi_ga_stats2 = {
     .needed = amdvi_ga_stats2_needed,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(ga.stats.gappi_suppressed, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_hits, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_misses, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_stale_hits, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_evictions, AMDVIState),
         VMSTATE_END_OF_LIST()
     }
 };

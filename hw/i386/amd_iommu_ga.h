@@ -13,6 +13,7 @@
  *                        the vAPIC backing page, then doorbell or notify
  *   amd_iommu_galog.c    the GA log ring and its interrupt
  *   amd_iommu_gappi.c    the GAPPI wake-up interrupt
+ *   amd_iommu_irtcache.c the interrupt remapping table (IRTE) cache
  *
  * Register and structure layouts: include/hw/i386/amd-avic-bits.h.
  * Behaviour and every choice the specification leaves open:
@@ -42,7 +43,18 @@ typedef struct AMDVIGAStats {
     uint64_t gappi_suppressed;  /* ... not sent: IRR was not clear */
     uint64_t unnotified;        /* IsRun = 0, nobody told: vector waits */
     uint64_t errors;            /* guest programming errors */
+    uint64_t irt_hits;          /* IRTE cache: entry found */
+    uint64_t irt_misses;        /* ... filled from memory */
+    uint64_t irt_stale_hits;    /* ... found, but memory differs */
+    uint64_t irt_evictions;     /* ... dropped to make room */
 } AMDVIGAStats;
+
+/* The IRTE cache's mode (property "irt-cache"). */
+enum {
+    AMDVI_IRTC_OFF,             /* read memory for every interrupt */
+    AMDVI_IRTC_ON,              /* finite, evicts when full */
+    AMDVI_IRTC_STRICT,          /* keeps every entry until invalidated */
+};
 
 /* Our part of AMDVIState (its field "ga"). */
 typedef struct AMDVIGAState {
@@ -50,6 +62,9 @@ typedef struct AMDVIGAState {
     bool gappi;                 /* property "gappi" */
     bool gappi_spurious;        /* property "gappi-spurious" */
     bool vapic;                 /* resolved: GAMSup = 1 is advertised */
+    char *irtc_prop;            /* property "irt-cache" */
+    int irtc_mode;              /* resolved: AMDVI_IRTC_* */
+    GHashTable *irtc;           /* (devid << 16 | index) -> cached IRTE */
     AMDVIGAStats stats;
 } AMDVIGAState;
 
@@ -90,6 +105,13 @@ bool amdvi_galog_append(AMDVIState *s, uint32_t tag, uint16_t devid);
 /* amd_iommu_gappi.c */
 bool amdvi_gappi_notify(AMDVIState *s, uint64_t lo, uint32_t dest,
                         uint16_t devid, bool irr_was_clear);
+
+/* amd_iommu_irtcache.c */
+bool amdvi_irtc_realize(AMDVIState *s, Error **errp);
+bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
+                     hwaddr addr, uint64_t *lo, uint64_t *hi);
+void amdvi_irtc_invalidate_dev(AMDVIState *s, uint16_t devid);
+void amdvi_irtc_invalidate_all(AMDVIState *s);
 
 /* amd_iommu.c, made global for the GA error events */
 void amdvi_log_event(AMDVIState *s, uint64_t *evt);

@@ -114,6 +114,7 @@ static void test_migrate_pending_entry(void)
     migrate_out(&src, uri);
 
     memset(&dst, 0, sizeof(dst));
+    dst.cmd_tail = src.cmd_tail;        /* the command buffer migrates */
     dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on,vapic=on"));
     qtest_qmp_assert_success(dst.qts, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s}}", uri);

@@ -55,6 +55,7 @@ typedef struct GaTest {
     QPCIDevice *iommu_pci;
     uint8_t iommu_msi;
     uint32_t cmd_tail;
+    bool no_flush;      /* write IRTEs without invalidating (a bad driver) */
 } GaTest;
 
 static inline uint64_t iommu_readq(GaTest *t, uint64_t reg)
@@ -288,11 +289,21 @@ typedef struct GaIrte {
     uint64_t hi_extra;
 } GaIrte;
 
+/*
+ * Write IRTE @index and, as a driver must once the IOMMU is running,
+ * invalidate it (INVALIDATE_INTERRUPT_TABLE + COMPLETION_WAIT): the
+ * IOMMU may cache it.  Not with t->no_flush, nor before the command
+ * buffer runs.
+ */
 static inline void write_irte_raw(GaTest *t, int index, uint64_t lo,
                                   uint64_t hi)
 {
     qtest_writeq(t->qts, IRT_GPA + index * AMD_IOMMU_IRTE_GA_SIZE, lo);
     qtest_writeq(t->qts, IRT_GPA + index * AMD_IOMMU_IRTE_GA_SIZE + 8, hi);
+    if (!t->no_flush && (iommu_readq(t, AMD_IOMMU_MMIO_CONTROL) &
+                         AMD_IOMMU_CTRL_CMDBUF_EN)) {
+        iommu_flush_irt(t);
+    }
 }
 
 static inline void write_irte_guest(GaTest *t, int index, const GaIrte *e)

@@ -870,6 +870,116 @@ static void test_invalidation(void)
     ga_stop(&t);
 }
 
+/*
+ * The IRTE cache, irt-cache=strict: cached fields keep their old value
+ * until INVALIDATE_INTERRUPT_TABLE / INVALIDATE_IOMMU_ALL, and each use
+ * of a stale entry counts; the uncached ones (IsRun, Destination,
+ * GATag, GALogIntr) take effect at once.
+ */
+static void test_irt_cache_strict(void)
+{
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",irt-cache=strict");
+    t.no_flush = true;
+    edu_set_irte(&t, 5);
+    write_irte_guest(&t, 5, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_IS_RUN, .dest = 1, .vector = VEC_A,
+        .backing = PAGE_A });
+    iommu_flush_irt(&t);
+    edu_fire(&t);
+    g_assert_true(backing_irr_has(&t, PAGE_A, VEC_A));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-misses"), ==, 1);
+
+    /* Vector and GA root changed, no invalidation: the old ones. */
+    write_irte_guest(&t, 5, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_IS_RUN, .dest = 1, .vector = VEC_B,
+        .backing = PAGE_B });
+    backing_irr_clear(&t, PAGE_A);
+    edu_fire(&t);
+    g_assert_true(backing_irr_has(&t, PAGE_A, VEC_A));
+    g_assert_false(backing_irr_has(&t, PAGE_B, VEC_B));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 1);
+
+    /* IsRun, GATag, GALogIntr are not cached: a GA log entry now. */
+    write_irte_guest(&t, 5, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1, .tag = 0x55,
+        .vector = VEC_B, .backing = PAGE_B });
+    edu_fire(&t);
+    g_assert_cmphex(galog_entry(&t, 0), ==, galog_expect(0x55, EDU_DEVID));
+    g_assert_false(backing_irr_has(&t, PAGE_B, VEC_B));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 2);
+
+    /* The invalidation: the new vector and page. */
+    iommu_flush_irt(&t);
+    edu_fire(&t);
+    g_assert_true(backing_irr_has(&t, PAGE_B, VEC_B));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 2);
+
+    /* Guest mode -> remapped without invalidation: still posted. */
+    write_irte_remapped(&t, 5, 1, 0x66);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x66));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 3);
+    /* INVALIDATE_IOMMU_ALL drops it too. */
+    iommu_command(&t, (uint64_t)AMD_IOMMU_CMD_INVAL_ALL <<
+                  AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    iommu_completion_wait(&t, 0x600e);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 1, 0x66));
+
+    /* A remapped entry's vector and Destination are cached. */
+    write_irte_remapped(&t, 5, 0, 0x67);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 0, 0x67));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 4);
+
+    /* Control.IRTCacheDis = 1: nothing is cached. */
+    iommu_control_set(&t, AMD_IOMMU_CTRL_IRTCACHE_DIS, 0);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 0, 0x67));
+    write_irte_remapped(&t, 5, 0, 0x68);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 0, 0x68));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 4);
+    ga_stop(&t);
+}
+
+/* irt-cache=off, and reset, forget at once; a bad mode is refused. */
+static void test_irt_cache_modes(void)
+{
+    g_autofree char *err = NULL;
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",irt-cache=off");
+    t.no_flush = true;
+    edu_set_irte(&t, 5);
+    write_irte_remapped(&t, 5, 1, 0x61);
+    edu_fire(&t);
+    write_irte_remapped(&t, 5, 1, 0x62);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 1, 0x62));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-misses"), ==, 0);
+    ga_stop(&t);
+
+    /* The default with vapic=on caches (as the hardware does). */
+    ga_start(&t, GA_IOMMU);
+    t.no_flush = true;
+    edu_set_irte(&t, 5);
+    write_irte_remapped(&t, 5, 1, 0x61);
+    edu_fire(&t);
+    write_irte_remapped(&t, 5, 1, 0x62);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x62));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 1);
+    ga_stop(&t);
+
+    g_assert_cmpint(run_qemu_device("amd-iommu,irt-cache=sometimes", &err),
+                    ==, 1);
+    g_assert_nonnull(strstr(err, "irt-cache=sometimes: use auto, on, "
+                            "strict or off"));
+}
+
 /* ------------------------------------------------------------------ */
 /* Measurement (only with AMD_IOMMU_GA_BENCH=N in the environment)    */
 /* ------------------------------------------------------------------ */
@@ -929,6 +1039,8 @@ int main(int argc, char **argv)
                    test_gappi_first_pending);
     qtest_add_func("/amd-iommu-ga/errors", test_errors);
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
+    qtest_add_func("/amd-iommu-ga/irt-cache/strict", test_irt_cache_strict);
+    qtest_add_func("/amd-iommu-ga/irt-cache/modes", test_irt_cache_modes);
     if (g_getenv("AMD_IOMMU_GA_BENCH")) {
         qtest_add_func("/amd-iommu-ga/bench", test_bench);
     }

@@ -1,0 +1,171 @@
+/*
+ * AMD IOMMU: the interrupt remapping table (IRTE) cache
+ *
+ * The AMD IOMMU caches 128-bit IRTEs per (device ID, index) and keeps
+ * using a cached entry until software invalidates it: a driver that
+ * changes RemapEn, GuestMode, the vector, the GA root pointer, IntType,
+ * DM or a remapped-mode Destination and forgets
+ * INVALIDATE_INTERRUPT_TABLE works on a model that reads memory for
+ * every interrupt and fails on hardware.  So we cache too:
+ *
+ * - an entry is filled on its first use and dropped by
+ *   INVALIDATE_INTERRUPT_TABLE for its device, INVALIDATE_IOMMU_ALL and
+ *   reset; with Control.IRTCacheDis = 1 nothing is cached;
+ * - the fields AMD documents as not cached (guest mode: IsRun,
+ *   Destination, GATag, GALogIntr, GAPPIDis) are always read from
+ *   memory, so every interrupt still reads the entry;
+ * - "irt-cache": "on" holds AMDVI_IRTC_ENTRIES entries and evicts one
+ *   when full, as a finite hardware cache does (a missing invalidation
+ *   shows up sometimes); "strict" keeps every entry until it is
+ *   invalidated (it shows up every time); "off" is upstream's model;
+ *   "auto" (default) is "on" with the guest vAPIC mode, "off" without
+ *   (a plain amd-iommu stays upstream's);
+ * - a hit whose cached fields differ from memory is a stale hit: the
+ *   driver changed the entry without invalidating it.  Counted in
+ *   ga-irt-stale-hits, traced and logged (LOG_GUEST_ERROR).
+ *
+ * 32-bit IRTEs (Control.GAEn = 0) are not cached (not modelled).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/log.h"
+#include "hw/i386/amd-avic-bits.h"
+#include "amd_iommu.h"
+#include "trace.h"
+
+/* Capacity of irt-cache=on; AMD does not publish the hardware's. */
+#define AMDVI_IRTC_ENTRIES      128
+
+typedef struct AMDVIIrtcEntry {
+    uint64_t lo, hi;
+} AMDVIIrtcEntry;
+
+static uint32_t amdvi_irtc_key(uint16_t devid, uint16_t index)
+{
+    return (uint32_t)devid << 16 | index;
+}
+
+bool amdvi_irtc_realize(AMDVIState *s, Error **errp)
+{
+    const char *mode = s->ga.irtc_prop ? s->ga.irtc_prop : "auto";
+
+    if (!strcmp(mode, "auto")) {
+        s->ga.irtc_mode = s->ga.vapic ? AMDVI_IRTC_ON : AMDVI_IRTC_OFF;
+    } else if (!strcmp(mode, "on")) {
+        s->ga.irtc_mode = AMDVI_IRTC_ON;
+    } else if (!strcmp(mode, "strict")) {
+        s->ga.irtc_mode = AMDVI_IRTC_STRICT;
+    } else if (!strcmp(mode, "off")) {
+        s->ga.irtc_mode = AMDVI_IRTC_OFF;
+    } else {
+        error_setg(errp, "irt-cache=%s: use auto, on, strict or off", mode);
+        return false;
+    }
+    s->ga.irtc = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    return true;
+}
+
+void amdvi_irtc_invalidate_all(AMDVIState *s)
+{
+    if (s->ga.irtc) {
+        trace_amdvi_irtc_invalidate(-1, g_hash_table_size(s->ga.irtc));
+        g_hash_table_remove_all(s->ga.irtc);
+    }
+}
+
+static gboolean amdvi_irtc_of_dev(gpointer key, gpointer value,
+                                  gpointer devid)
+{
+    return GPOINTER_TO_UINT(key) >> 16 == GPOINTER_TO_UINT(devid);
+}
+
+void amdvi_irtc_invalidate_dev(AMDVIState *s, uint16_t devid)
+{
+    unsigned n = g_hash_table_foreach_remove(s->ga.irtc, amdvi_irtc_of_dev,
+                                             GUINT_TO_POINTER(devid));
+
+    trace_amdvi_irtc_invalidate(devid, n);
+}
+
+/* The fields of a cached entry that the IOMMU takes from the cache. */
+static void amdvi_irtc_cached_masks(uint64_t lo, uint64_t *mask_lo,
+                                    uint64_t *mask_hi)
+{
+    *mask_lo = ~0ULL;
+    *mask_hi = ~0ULL;
+    if (lo & AMD_IOMMU_IRTE_LO_GUEST_MODE) {
+        *mask_lo &= ~(AMD_IOMMU_IRTE_LO_GA_UNCACHED |
+                      AMD_IOMMU_IRTE_LO_GAPPI_DIS);
+        *mask_hi &= ~AMD_IOMMU_IRTE_HI_GA_UNCACHED;
+    }
+}
+
+/* Make room in a full irt-cache=on cache: drop some entry. */
+static void amdvi_irtc_evict(AMDVIState *s)
+{
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, s->ga.irtc);
+    if (g_hash_table_iter_next(&it, &key, NULL)) {
+        s->ga.stats.irt_evictions++;
+        g_hash_table_iter_remove(&it);
+    }
+}
+
+/*
+ * The 128-bit IRTE @index of device @devid, at @addr, as the IOMMU sees
+ * it: cached fields from the cache (filled now if missing), the others
+ * from memory.  False if the entry cannot be read.
+ */
+bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
+                     hwaddr addr, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+    uint32_t key = amdvi_irtc_key(devid, index);
+    uint64_t mask_lo, mask_hi;
+    AMDVIIrtcEntry *e;
+
+    if (!amdvi_ga_read_irte(addr, lo, hi)) {
+        return false;
+    }
+    if (s->ga.irtc_mode == AMDVI_IRTC_OFF ||
+        (ctrl & AMD_IOMMU_CTRL_IRTCACHE_DIS)) {
+        if (g_hash_table_size(s->ga.irtc)) {
+            amdvi_irtc_invalidate_all(s);   /* nothing survives IRTCacheDis */
+        }
+        return true;
+    }
+
+    e = g_hash_table_lookup(s->ga.irtc, GUINT_TO_POINTER(key));
+    if (!e) {
+        if (s->ga.irtc_mode == AMDVI_IRTC_ON &&
+            g_hash_table_size(s->ga.irtc) >= AMDVI_IRTC_ENTRIES) {
+            amdvi_irtc_evict(s);
+        }
+        e = g_new(AMDVIIrtcEntry, 1);
+        e->lo = *lo;
+        e->hi = *hi;
+        g_hash_table_insert(s->ga.irtc, GUINT_TO_POINTER(key), e);
+        s->ga.stats.irt_misses++;
+        trace_amdvi_irtc_fill(devid, index, *lo, *hi);
+        return true;
+    }
+
+    s->ga.stats.irt_hits++;
+    amdvi_irtc_cached_masks(e->lo, &mask_lo, &mask_hi);
+    if (((*lo ^ e->lo) & mask_lo) || ((*hi ^ e->hi) & mask_hi)) {
+        s->ga.stats.irt_stale_hits++;
+        trace_amdvi_irtc_stale(devid, index, e->lo, e->hi, *lo, *hi);
+        qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: IRTE %u of device "
+                      "0x%04x changed in memory without "
+                      "INVALIDATE_INTERRUPT_TABLE; using the cached entry\n",
+                      index, devid);
+    }
+    *lo = (e->lo & mask_lo) | (*lo & ~mask_lo);
+    *hi = (e->hi & mask_hi) | (*hi & ~mask_hi);
+    return true;
+}
