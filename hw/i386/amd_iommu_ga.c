@@ -58,6 +58,10 @@ static void amdvi_ga_set_masks(AMDVIState *s, hwaddr reg, uint64_t ro,
 /* Ours, among the registers upstream's MMIO write switch ignores. */
 bool amdvi_ga_mmio_reg(AMDVIState *s, hwaddr reg)
 {
+    if (s->xtsup && (reg == AMD_IOMMU_MMIO_XT_EVT_INTCTL ||
+                     reg == AMD_IOMMU_MMIO_XT_PPR_INTCTL)) {
+        return true;            /* amd_iommu_xtint.c */
+    }
     if (!s->ga.vapic) {
         return false;
     }
@@ -133,10 +137,13 @@ void amdvi_ga_reset(AMDVIState *s)
                        0);
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_TAIL_ADDR,
                        ~AMD_IOMMU_GALOG_TAIL_ADDR_MASK, 0);
-    amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_XT_GA_INTCTL,
-                       ~(AMD_IOMMU_XT_INT_DM | AMD_IOMMU_XT_INT_DEST_LO_MASK |
-                         AMD_IOMMU_XT_INT_VECTOR_MASK |
-                         AMD_IOMMU_XT_INT_DEST_HI_MASK), 0);
+    for (hwaddr r = AMD_IOMMU_MMIO_XT_EVT_INTCTL;
+         r <= AMD_IOMMU_MMIO_XT_GA_INTCTL; r += 8) {
+        amdvi_ga_set_masks(s, r, ~(AMD_IOMMU_XT_INT_DM |
+                                   AMD_IOMMU_XT_INT_DEST_LO_MASK |
+                                   AMD_IOMMU_XT_INT_VECTOR_MASK |
+                                   AMD_IOMMU_XT_INT_DEST_HI_MASK), 0);
+    }
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_HEAD,
                        ~AMD_IOMMU_GALOG_PTR_MASK, 0);
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_TAIL,

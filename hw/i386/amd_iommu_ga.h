@@ -14,6 +14,7 @@
  *   amd_iommu_galog.c    the GA log ring and its interrupt
  *   amd_iommu_gappi.c    the GAPPI wake-up interrupt
  *   amd_iommu_irtcache.c the interrupt remapping table (IRTE) cache
+ *   amd_iommu_xtint.c    the XT interrupt control registers (0x170-0x180)
  *
  * Register and structure layouts: include/hw/i386/amd-avic-bits.h.
  * Behaviour and every choice the specification leaves open:
@@ -105,6 +106,11 @@ bool amdvi_galog_append(AMDVIState *s, uint32_t tag, uint16_t devid);
 /* amd_iommu_gappi.c */
 bool amdvi_gappi_notify(AMDVIState *s, uint64_t lo, uint32_t dest,
                         uint16_t devid, bool irr_was_clear);
+
+/* amd_iommu_xtint.c */
+enum { AMDVI_XT_USE_MSI, AMDVI_XT_MASKED, AMDVI_XT_SENT };
+int amdvi_xt_interrupt(AMDVIState *s, hwaddr reg);
+bool amdvi_xt_general_interrupt(AMDVIState *s);
 
 /* amd_iommu_irtcache.c */
 bool amdvi_irtc_realize(AMDVIState *s, Error **errp);

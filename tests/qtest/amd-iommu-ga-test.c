@@ -981,6 +981,83 @@ static void test_irt_cache_modes(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* XT interrupts of the event log and COMPLETION_WAIT                 */
+/* ------------------------------------------------------------------ */
+
+static uint64_t xt_reg(uint8_t vector, uint32_t dest)
+{
+    return (uint64_t)vector << AMD_IOMMU_XT_INT_VECTOR_SHIFT |
+           (uint64_t)(dest & 0xffffff) << AMD_IOMMU_XT_INT_DEST_LO_SHIFT |
+           (uint64_t)(dest >> 24) << AMD_IOMMU_XT_INT_DEST_HI_SHIFT;
+}
+
+/*
+ * With IntCapXTEn (Linux in x2APIC mode) the event-log interrupt and
+ * COMPLETION_WAIT's go as register 0x170 says, not through the MSI;
+ * 0x170 and 0x178 exist with xtsup=on (no vAPIC mode needed).
+ */
+static void test_xt_event_interrupt(void)
+{
+    const uint8_t vec = 0x74;
+    GaTest t;
+
+    ga_start(&t, "amd-iommu,id=iommu,intremap=on,xtsup=on");
+    pci_set_msi(t.iommu_pci, t.iommu_msi, MSI_ADDR, IOMMU_VEC);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, ~0ULL);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL), ==,
+                    AMD_IOMMU_XT_INT_DM | AMD_IOMMU_XT_INT_DEST_LO_MASK |
+                    AMD_IOMMU_XT_INT_VECTOR_MASK |
+                    AMD_IOMMU_XT_INT_DEST_HI_MASK);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_PPR_INTCTL, xt_reg(0x76, 1));
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_XT_PPR_INTCTL), ==,
+                    xt_reg(0x76, 1));
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, xt_reg(vec, 1));
+    iommu_control_set(&t, AMD_IOMMU_CTRL_EVTINT_EN |
+                      AMD_IOMMU_CTRL_INTCAPXT_EN, 0);
+
+    /* An illegal command logs an event: its interrupt is XT's. */
+    iommu_command(&t, 0xfULL << AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==,
+                    AMD_IOMMU_EVT_SIZE);
+    g_assert_true(iommu_readq(&t, AMD_IOMMU_MMIO_STATUS) &
+                  AMD_IOMMU_STATUS_EVT_INT);
+    g_assert_true(lapic_irr_has(&t, 1, vec));
+    g_assert_false(lapic_irr_has(&t, 0, IOMMU_VEC));
+
+    /* COMPLETION_WAIT with its interrupt bit: the same register. */
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, xt_reg(vec + 1, 0));
+    qtest_writeq(t.qts, CW_STORE_GPA, 0);
+    iommu_command(&t, CW_STORE_GPA | AMD_IOMMU_CW_STORE |
+                  AMD_IOMMU_CW_INTERRUPT |
+                  ((uint64_t)AMD_IOMMU_CMD_COMPLETION_WAIT <<
+                   AMD_IOMMU_CMD_OPCODE_SHIFT), 0x77);
+    g_assert_cmphex(qtest_readq(t.qts, CW_STORE_GPA), ==, 0x77);
+    g_assert_true(lapic_irr_has(&t, 0, vec + 1));
+    g_assert_false(lapic_irr_has(&t, 0, IOMMU_VEC));
+
+    /* Masked (Linux writes 0): nothing, and still not the MSI. */
+    iommu_writeq(&t, AMD_IOMMU_MMIO_STATUS, AMD_IOMMU_STATUS_EVT_INT);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, 0);
+    iommu_command(&t, 0xfULL << AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==,
+                    2 * AMD_IOMMU_EVT_SIZE);
+    g_assert_false(lapic_irr_has(&t, 0, IOMMU_VEC));
+
+    /* IntCapXTEn = 0: the MSI, as upstream. */
+    iommu_control_set(&t, 0, AMD_IOMMU_CTRL_INTCAPXT_EN);
+    iommu_command(&t, 0xfULL << AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    g_assert_true(lapic_irr_has(&t, 0, IOMMU_VEC));
+    ga_stop(&t);
+
+    /* Without xtsup the XT registers do not exist. */
+    memset(&t, 0, sizeof(t));
+    t.qts = qtest_init("-M q35 -device amd-iommu,id=iommu,intremap=on");
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, xt_reg(vec, 1));
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL), ==, 0);
+    qtest_quit(t.qts);
+}
+
+/* ------------------------------------------------------------------ */
 /* Measurement (only with AMD_IOMMU_GA_BENCH=N in the environment)    */
 /* ------------------------------------------------------------------ */
 
@@ -1041,6 +1118,8 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
     qtest_add_func("/amd-iommu-ga/irt-cache/strict", test_irt_cache_strict);
     qtest_add_func("/amd-iommu-ga/irt-cache/modes", test_irt_cache_modes);
+    qtest_add_func("/amd-iommu-ga/xt/event-interrupt",
+                   test_xt_event_interrupt);
     if (g_getenv("AMD_IOMMU_GA_BENCH")) {
         qtest_add_func("/amd-iommu-ga/bench", test_bench);
     }
