@@ -99,6 +99,10 @@ int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
 void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
                      uint16_t devid, bool irr_was_clear);
 
+int amdvi_ir_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
+                   uint64_t lo, uint64_t addr, uint64_t flags,
+                   const char *why);
+
 /* amd_iommu_galog.c */
 void amdvi_galog_control_written(AMDVIState *s);
 bool amdvi_galog_append(AMDVIState *s, uint32_t tag, uint16_t devid);
@@ -116,6 +120,9 @@ bool amdvi_xt_general_interrupt(AMDVIState *s);
 bool amdvi_irtc_realize(AMDVIState *s, Error **errp);
 bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
                      hwaddr addr, uint64_t *lo, uint64_t *hi);
+bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
+                       const MSIMessage *origin, uint16_t devid,
+                       uint64_t *lo, uint64_t *hi);
 void amdvi_irtc_invalidate_dev(AMDVIState *s, uint16_t devid);
 void amdvi_irtc_invalidate_all(AMDVIState *s);
 

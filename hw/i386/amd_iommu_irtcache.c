@@ -169,3 +169,51 @@ bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
     *hi = (e->hi & mask_hi) | (*hi & ~mask_hi);
     return true;
 }
+
+/*
+ * The 128-bit IRTE that @origin names through DTE @dte, as the IOMMU
+ * sees it (through the cache), and the remapping faults of that step
+ * reported as the hardware does (with the vAPIC mode; a plain amd-iommu
+ * keeps upstream's silent abort): an index past the DTE's IntTabLen
+ * (the entry is not read), an entry that cannot be read, RemapEn = 0
+ * and, in remapped mode, a reserved IntType.  False if the entry could
+ * not be read; the caller aborts the interrupt in the other cases.
+ */
+bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
+                       const MSIMessage *origin, uint16_t devid,
+                       uint64_t *lo, uint64_t *hi)
+{
+    uint16_t index = origin->data & AMD_IOMMU_MSI_DATA_IRTE_MASK;
+    unsigned len = (dte[2] & AMD_IOMMU_DTE_Q2_INTTABLEN_MASK) >>
+                   AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT;
+    hwaddr addr = (dte[2] & AMDVI_IR_PHYS_ADDR_MASK) + index * 16;
+    bool report = s->ga.vapic;
+    uint64_t type;
+
+    if (report && (len > AMD_IOMMU_DTE_INTTABLEN_MAX || index >> len)) {
+        amdvi_ir_fault(s, devid, dte, 0, origin->address, 0,
+                       "IRTE index beyond the DTE's IntTabLen");
+        return false;
+    }
+    if (!amdvi_irtc_read(s, devid, index, addr, lo, hi)) {
+        if (report) {
+            amdvi_ir_fault(s, devid, dte, 0, addr, 0, "IRTE not readable");
+        }
+        return false;
+    }
+    if (!report) {
+        return true;
+    }
+    type = (*lo & AMD_IOMMU_IRTE_LO_INTTYPE_MASK) >>
+           AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT;
+    if (!(*lo & AMD_IOMMU_IRTE_LO_REMAP_EN)) {
+        amdvi_ir_fault(s, devid, dte, *lo, origin->address, 0,
+                       "IRTE RemapEn = 0");
+    } else if (!(*lo & AMD_IOMMU_IRTE_LO_GUEST_MODE) &&
+               type > AMD_IOMMU_IRTE_INTTYPE_ARBITRATED) {
+        amdvi_ir_fault(s, devid, dte, *lo, origin->address,
+                       AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
+                       "reserved IntType in a remapped IRTE");
+    }
+    return true;
+}

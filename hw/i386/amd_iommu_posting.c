@@ -96,22 +96,29 @@ done:
 /* ------------------------------------------------------------------ */
 
 /*
- * The interrupt is dropped (target abort) and, unless the IRTE has
- * SupIOPF = 1, an IO_PAGE_FAULT with I = 1 is logged, as the AMD IOMMU
- * does for its interrupt remapping faults.
+ * An interrupt remapping fault, guest mode or not: the interrupt is
+ * dropped (target abort: PCI Signaled Target Abort in the IOMMU's
+ * status) and, unless the IRTE has SupIOPF = 1, an IO_PAGE_FAULT with
+ * I = 1 and the DTE's domain ID is logged, as the AMD IOMMU does.
+ * @lo: the IRTE's low half (0 if it could not be read).
  */
-static int amdvi_ga_fault(AMDVIState *s, uint16_t devid, uint64_t lo,
-                          uint64_t addr, uint64_t flags, const char *why)
+int amdvi_ir_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
+                   uint64_t lo, uint64_t addr, uint64_t flags,
+                   const char *why)
 {
+    uint64_t domid = dte[1] & AMD_IOMMU_DTE_Q1_DOMID_MASK;
     uint64_t evt[2];
 
     s->ga.stats.errors++;
     trace_amdvi_ga_error(devid, why, addr);
-    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: guest-mode interrupt from "
-                  "device 0x%04x dropped: %s (address 0x%" PRIx64 ")\n",
+    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: interrupt from device "
+                  "0x%04x dropped: %s (address 0x%" PRIx64 ")\n",
                   devid, why, addr);
+    pci_word_test_and_set_mask(s->pci->dev.config + PCI_STATUS,
+                               PCI_STATUS_SIG_TARGET_ABORT);
     if (!(lo & AMD_IOMMU_IRTE_LO_SUP_IOPF)) {
         evt[0] = cpu_to_le64(devid | AMD_IOMMU_EVT_IOPF_I | flags |
+                             domid << AMD_IOMMU_EVT_DOMID_SHIFT |
                              ((uint64_t)AMD_IOMMU_EVT_IO_PAGE_FAULT <<
                               AMD_IOMMU_EVT_CODE_SHIFT));
         evt[1] = cpu_to_le64(addr);
@@ -204,8 +211,9 @@ void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi,
 }
 
 /* The entry may post: vAPIC mode is on and no reserved bit is set. */
-static int amdvi_ga_validate(AMDVIState *s, uint64_t lo, uint64_t hi,
-                             uint16_t devid, const MSIMessage *origin)
+static int amdvi_ga_validate(AMDVIState *s, const uint64_t *dte,
+                             uint64_t lo, uint64_t hi, uint16_t devid,
+                             const MSIMessage *origin)
 {
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
     uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
@@ -214,14 +222,14 @@ static int amdvi_ga_validate(AMDVIState *s, uint64_t lo, uint64_t hi,
 
     if ((ctrl & AMD_IOMMU_CTRL_GAM_MASK) != AMD_IOMMU_CTRL_GAM_VAPIC) {
         /* GuestMode is reserved unless GAMEn selects the vAPIC mode. */
-        return amdvi_ga_fault(s, devid, lo, origin->address, rz,
+        return amdvi_ir_fault(s, devid, dte, lo, origin->address, rz,
                               "GuestMode = 1 but Control.GAMEn is not vAPIC");
     }
     if (!amdvi_ga_has_gappi_dis(s)) {
         rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;     /* no EFR2.GAPPIDisSup */
     }
     if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
-        return amdvi_ga_fault(s, devid, lo, origin->address, rz,
+        return amdvi_ir_fault(s, devid, dte, lo, origin->address, rz,
                               "reserved bits set in a guest-mode IRTE");
     }
     return 0;
@@ -250,14 +258,14 @@ int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
 
     trace_amdvi_ga_post(devid, lo, hi);
 
-    ret = amdvi_ga_validate(s, lo, hi, devid, origin);
+    ret = amdvi_ga_validate(s, dte, lo, hi, devid, origin);
     if (ret < 0) {
         return ret;
     }
 
     /* The IRR bit, visible (full barrier) before we look at IsRun. */
     if (!amd_avic_post_irr(backing, vector, &irr_was_clear)) {
-        return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
+        return amdvi_ir_fault(s, devid, dte, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
                               "vAPIC backing page is not RAM");
     }
     s->ga.stats.posted++;

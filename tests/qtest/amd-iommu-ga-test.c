@@ -755,12 +755,13 @@ static void test_errors(void)
     g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 7);
     g_assert_cmpuint(ga_counter(&t, "ga-posted"), ==, 0);
 
-    /* RemapEn = 0 aborts before guest mode matters (upstream's rule). */
+    /* RemapEn = 0 aborts before guest mode matters, and is logged. */
     write_irte_raw(&t, 4, AMD_IOMMU_IRTE_LO_GUEST_MODE | (1ULL << 3),
                    VEC_A | PAGE_A);
     edu_fire(&t);
     g_assert_false(backing_irr_has(&t, PAGE_A, VEC_A));
-    g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 7);
+    check_iopf(&t, 6, 0, MSI_ADDR);
+    g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 8);
 
     /* Everything right again: it posts. */
     write_irte_guest(&t, 4, &(GaIrte) {
@@ -980,6 +981,82 @@ static void test_irt_cache_modes(void)
                             "strict or off"));
 }
 
+/*
+ * Remapping faults of remapped-mode entries are reported as guest-mode
+ * ones (with the vAPIC mode): RemapEn = 0, an unreadable IRTE, a
+ * reserved IntType and an index past IntTabLen log IO_PAGE_FAULT with
+ * I = 1 and the DTE's domain ID (unless SupIOPF), and set Signaled
+ * Target Abort.  A plain amd-iommu keeps upstream's silent abort.
+ */
+static void test_remap_faults(void)
+{
+    const uint64_t domid = 0x2a;
+    uint64_t dte2;
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU);
+    qtest_writeq(t.qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE + 8,
+                 domid);
+    g_assert_false(qpci_config_readw(t.iommu_pci, PCI_STATUS) &
+                   PCI_STATUS_SIG_TARGET_ABORT);
+
+    /* RemapEn = 0 in a remapped entry. */
+    write_irte_raw(&t, 4, 1ULL << AMD_IOMMU_IRTE_LO_DEST_SHIFT, 0x61);
+    edu_set_irte(&t, 4);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x61));
+    check_iopf(&t, 0, 0, MSI_ADDR);
+    g_assert_cmphex(qtest_readq(t.qts, EVTLOG_GPA) &
+                    AMD_IOMMU_EVT_DOMID_MASK, ==,
+                    domid << AMD_IOMMU_EVT_DOMID_SHIFT);
+    g_assert_true(qpci_config_readw(t.iommu_pci, PCI_STATUS) &
+                  PCI_STATUS_SIG_TARGET_ABORT);
+    /* ... with SupIOPF: dropped, no event. */
+    write_irte_raw(&t, 4, AMD_IOMMU_IRTE_LO_SUP_IOPF, 0x61);
+    edu_fire(&t);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==,
+                    AMD_IOMMU_EVT_SIZE);
+
+    /* A reserved IntType (3). */
+    write_irte_raw(&t, 4, AMD_IOMMU_IRTE_LO_REMAP_EN |
+                   3ULL << AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT |
+                   1ULL << AMD_IOMMU_IRTE_LO_DEST_SHIFT, 0x62);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x62));
+    check_iopf(&t, 1, AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
+               MSI_ADDR);
+
+    /* An index past IntTabLen (256 entries): not read at all. */
+    write_irte_remapped(&t, 300, 1, 0x63);
+    edu_set_irte(&t, 300);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x63));
+    check_iopf(&t, 2, 0, MSI_ADDR);
+
+    /* An IRT that is not RAM: the fault names the entry's address. */
+    dte2 = qtest_readq(t.qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE +
+                       16);
+    qtest_writeq(t.qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE + 16,
+                 (dte2 & ~AMD_IOMMU_DTE_Q2_IRT_ROOT_MASK) | NOT_RAM_GPA);
+    iommu_command(&t, (uint64_t)AMD_IOMMU_CMD_INVAL_DEVTAB <<
+                  AMD_IOMMU_CMD_OPCODE_SHIFT | EDU_DEVID, 0);
+    iommu_completion_wait(&t, 0x600f);
+    edu_set_irte(&t, 4);
+    edu_fire(&t);
+    check_iopf(&t, 3, 0, NOT_RAM_GPA + 4 * AMD_IOMMU_IRTE_GA_SIZE);
+    g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 5);
+    ga_stop(&t);
+
+    /* Without the vAPIC mode: upstream's abort, no event. */
+    ga_start(&t, "amd-iommu,id=iommu,intremap=on,xtsup=on");
+    write_irte_raw(&t, 4, 1ULL << AMD_IOMMU_IRTE_LO_DEST_SHIFT, 0x61);
+    edu_set_irte(&t, 4);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x61));
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==, 0);
+    ga_stop(&t);
+}
+
 /* ------------------------------------------------------------------ */
 /* XT interrupts of the event log and COMPLETION_WAIT                 */
 /* ------------------------------------------------------------------ */
@@ -1115,6 +1192,7 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-iommu-ga/gappi/first-pending",
                    test_gappi_first_pending);
     qtest_add_func("/amd-iommu-ga/errors", test_errors);
+    qtest_add_func("/amd-iommu-ga/errors/remapped", test_remap_faults);
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
     qtest_add_func("/amd-iommu-ga/irt-cache/strict", test_irt_cache_strict);
     qtest_add_func("/amd-iommu-ga/irt-cache/modes", test_irt_cache_modes);

@@ -189,6 +189,8 @@
  * a failed write the IOMMU made itself, that write's address).
  */
 #define AMD_IOMMU_EVT_DEVID_MASK        AMD_AVIC_MASK(15, 0)
+#define AMD_IOMMU_EVT_DOMID_SHIFT       32      /* DomainID, DW1 15:0 */
+#define AMD_IOMMU_EVT_DOMID_MASK        AMD_AVIC_MASK(47, 32)
 #define AMD_IOMMU_EVT_IOPF_I            AMD_AVIC_BIT(51)    /* interrupt */
 #define AMD_IOMMU_EVT_IOPF_PR           AMD_AVIC_BIT(52)    /* present */
 #define AMD_IOMMU_EVT_IOPF_RW           AMD_AVIC_BIT(53)    /* write */
@@ -203,10 +205,13 @@
 #define AMD_IOMMU_DTE_SIZE              32
 #define AMD_IOMMU_DTE_Q0_V              AMD_AVIC_BIT(0)
 #define AMD_IOMMU_DTE_Q0_TV             AMD_AVIC_BIT(1)
+/* Quadword 1 (DTE bits 127:64): DomainID in 79:64. */
+#define AMD_IOMMU_DTE_Q1_DOMID_MASK     AMD_AVIC_MASK(15, 0)
 /* Quadword 2 (DTE bits 191:128): the interrupt part. */
 #define AMD_IOMMU_DTE_Q2_IV             AMD_AVIC_BIT(0)
 #define AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT 1      /* 2^n entries, n <= 11 */
 #define AMD_IOMMU_DTE_Q2_INTTABLEN_MASK AMD_AVIC_MASK(4, 1)
+#define AMD_IOMMU_DTE_INTTABLEN_MAX     11      /* 2048 entries */
 #define AMD_IOMMU_DTE_Q2_IRT_ROOT_MASK  AMD_AVIC_MASK(51, 6)
 #define AMD_IOMMU_DTE_Q2_INITPASS       AMD_AVIC_BIT(56)
 #define AMD_IOMMU_DTE_Q2_EINTPASS       AMD_AVIC_BIT(57)
@@ -238,6 +243,7 @@
 /* Low quadword, GuestMode = 0 (remapped). */
 #define AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT 2
 #define AMD_IOMMU_IRTE_LO_INTTYPE_MASK  AMD_AVIC_MASK(4, 2)
+#define AMD_IOMMU_IRTE_INTTYPE_ARBITRATED 1     /* 0 fixed; > 1 reserved */
 #define AMD_IOMMU_IRTE_LO_RQ_EOI        AMD_AVIC_BIT(5)
 #define AMD_IOMMU_IRTE_LO_DM            AMD_AVIC_BIT(6)
 #define AMD_IOMMU_IRTE_LO_REMAP_RSVD    AMD_AVIC_MASK(63, 32)
