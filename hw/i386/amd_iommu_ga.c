@@ -411,6 +411,7 @@ const VMStateDescription vmstate_amdvi_ga = {
     },
     .subsections = (const VMStateDescription * const []) {
         &vmstate_amdvi_ga_stats2,
+        &vmstate_amdvi_irtc,        /* amd_iommu_irtcache.c */
         NULL
     }
 };

@@ -57,6 +57,12 @@ enum {
     AMDVI_IRTC_STRICT,          /* keeps every entry until invalidated */
 };
 
+/* A cached IRTE as it migrates (amd_iommu_irtcache.c). */
+typedef struct AMDVIIrtcRecord {
+    uint32_t key;               /* devid << 16 | index */
+    uint64_t lo, hi;
+} AMDVIIrtcRecord;
+
 /* Our part of AMDVIState (its field "ga"). */
 typedef struct AMDVIGAState {
     OnOffAuto vapic_prop;       /* property "vapic" */
@@ -66,6 +72,8 @@ typedef struct AMDVIGAState {
     char *irtc_prop;            /* property "irt-cache" */
     int irtc_mode;              /* resolved: AMDVI_IRTC_* */
     GHashTable *irtc;           /* (devid << 16 | index) -> cached IRTE */
+    int32_t irtc_mig_n;         /* the cache as it migrates */
+    AMDVIIrtcRecord *irtc_mig;
     AMDVIGAStats stats;
 } AMDVIGAState;
 
@@ -125,6 +133,7 @@ bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
                        uint64_t *lo, uint64_t *hi);
 void amdvi_irtc_invalidate_dev(AMDVIState *s, uint16_t devid);
 void amdvi_irtc_invalidate_all(AMDVIState *s);
+extern const VMStateDescription vmstate_amdvi_irtc;
 
 /* amd_iommu.c, made global for the GA error events */
 void amdvi_log_event(AMDVIState *s, uint64_t *evt);

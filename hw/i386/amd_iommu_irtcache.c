@@ -24,7 +24,9 @@
  *   driver changed the entry without invalidating it.  Counted in
  *   ga-irt-stale-hits, traced and logged (LOG_GUEST_ERROR).
  *
- * 32-bit IRTEs (Control.GAEn = 0) are not cached (not modelled).
+ * 32-bit IRTEs (Control.GAEn = 0) are not cached (not modelled).  The
+ * cache migrates (a subsection of amd-iommu/ga): a stale entry stays
+ * stale on the destination, as it would have on the source.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -32,6 +34,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/log.h"
+#include "migration/vmstate.h"
 #include "hw/i386/amd-avic-bits.h"
 #include "amd_iommu.h"
 #include "trace.h"
@@ -217,3 +220,104 @@ bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
     }
     return true;
 }
+
+/* ------------------------------------------------------------------ */
+/* Migration                                                          */
+/* ------------------------------------------------------------------ */
+
+static const VMStateDescription vmstate_amdvi_irtc_record = {
+    .name = "amd-iommu/irt-cache/entry",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(key, AMDVIIrtcRecord),
+        VMSTATE_UINT64(lo, AMDVIIrtcRecord),
+        VMSTATE_UINT64(hi, AMDVIIrtcRecord),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static bool amdvi_irtc_needed(void *opaque)
+{
+    AMDVIState *s = opaque;
+
+    return s->ga.irtc && g_hash_table_size(s->ga.irtc);
+}
+
+static void amdvi_irtc_mig_free(AMDVIState *s)
+{
+    g_free(s->ga.irtc_mig);
+    s->ga.irtc_mig = NULL;
+    s->ga.irtc_mig_n = 0;
+}
+
+static int amdvi_irtc_pre_save(void *opaque)
+{
+    AMDVIState *s = opaque;
+    GHashTableIter it;
+    gpointer key, value;
+    int32_t n = 0;
+
+    amdvi_irtc_mig_free(s);
+    s->ga.irtc_mig = g_new(AMDVIIrtcRecord, g_hash_table_size(s->ga.irtc));
+    g_hash_table_iter_init(&it, s->ga.irtc);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        AMDVIIrtcEntry *e = value;
+
+        s->ga.irtc_mig[n++] = (AMDVIIrtcRecord) {
+            .key = GPOINTER_TO_UINT(key), .lo = e->lo, .hi = e->hi,
+        };
+    }
+    s->ga.irtc_mig_n = n;
+    return 0;
+}
+
+static int amdvi_irtc_post_save(void *opaque)
+{
+    amdvi_irtc_mig_free(opaque);
+    return 0;
+}
+
+/* The bound the stream's count is checked against: every possible key. */
+static int amdvi_irtc_pre_load(void *opaque)
+{
+    AMDVIState *s = opaque;
+
+    s->ga.irtc_mig_n = 65536 * (AMD_IOMMU_MSI_DATA_IRTE_MASK + 1);
+    return 0;
+}
+
+static int amdvi_irtc_post_load(void *opaque, int version_id)
+{
+    AMDVIState *s = opaque;
+
+    g_hash_table_remove_all(s->ga.irtc);
+    for (int32_t i = 0; i < s->ga.irtc_mig_n; i++) {
+        AMDVIIrtcEntry *e = g_new(AMDVIIrtcEntry, 1);
+
+        e->lo = s->ga.irtc_mig[i].lo;
+        e->hi = s->ga.irtc_mig[i].hi;
+        g_hash_table_insert(s->ga.irtc,
+                            GUINT_TO_POINTER(s->ga.irtc_mig[i].key), e);
+    }
+    amdvi_irtc_mig_free(s);
+    return 0;
+}
+
+const VMStateDescription vmstate_amdvi_irtc = {
+    .name = "amd-iommu/ga/irt-cache",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = amdvi_irtc_needed,
+    .pre_save = amdvi_irtc_pre_save,
+    .post_save = amdvi_irtc_post_save,
+    .pre_load = amdvi_irtc_pre_load,
+    .post_load = amdvi_irtc_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_INT32_POSITIVE_LE(ga.irtc_mig_n, AMDVIState),
+        VMSTATE_STRUCT_VARRAY_ALLOC(ga.irtc_mig, AMDVIState, ga.irtc_mig_n,
+                                    0, vmstate_amdvi_irtc_record,
+                                    AMDVIIrtcRecord),
+        VMSTATE_END_OF_LIST()
+    }
+};

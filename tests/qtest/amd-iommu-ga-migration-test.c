@@ -271,6 +271,48 @@ static void test_migrate_counters(void)
     rmdir(dir);
 }
 
+/*
+ * The IRTE cache migrates: an entry changed in memory without an
+ * invalidation is still the old one on the destination (strict), until
+ * it is invalidated there.
+ */
+static void test_migrate_irt_cache(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("amd-iommu-ga-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    GaTest src, dst = { 0 };
+
+    ga_start(&src, MIG_IOMMU("xtsup=on,vapic=on,irt-cache=strict"));
+    write_irte_remapped(&src, 3, 1, 0x61);
+    edu_set_irte(&src, 3);
+    edu_fire(&src);
+    g_assert_true(lapic_irr_has(&src, 1, 0x61));
+    src.no_flush = true;
+    write_irte_remapped(&src, 3, 1, 0x62);
+    migrate_out(&src, uri);
+
+    dst.cmd_tail = src.cmd_tail;
+    dst.qts = start_incoming(MIG_IOMMU("xtsup=on,vapic=on,irt-cache=strict"));
+    qtest_qmp_assert_success(dst.qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    wait_migration(dst.qts);
+    wait_running(dst.qts);
+    ga_pci_init(&dst);
+    edu_set_irte(&dst, 3);
+    edu_fire(&dst);
+    g_assert_false(lapic_irr_has(&dst, 1, 0x62));
+    g_assert_cmpuint(ga_counter(&dst, "ga-irt-stale-hits"), ==, 1);
+    iommu_flush_irt(&dst);
+    edu_fire(&dst);
+    g_assert_true(lapic_irr_has(&dst, 1, 0x62));
+
+    ga_stop(&dst);
+    ga_stop(&src);
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -281,5 +323,7 @@ int main(int argc, char **argv)
                    test_migrate_refused_unused);
     qtest_add_func("/amd-iommu-ga/migration/counters",
                    test_migrate_counters);
+    qtest_add_func("/amd-iommu-ga/migration/irt-cache",
+                   test_migrate_irt_cache);
     return g_test_run();
 }
