@@ -7,6 +7,10 @@
 # Groups (a new group is one more line in the list below):
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
+#   upstream-qtest  upstream QEMU's qtests that cover what we change
+#           (tests/qtest/run-upstream-qtests.sh: bios-tables-test's
+#           q35 IOMMU variants, q35-test, qom-test, device-introspect-test,
+#           test-x86-cpuid-compat)
 #   guest   the test hypervisor suite (tests/guest/run.sh)
 #   timing  the IOMMU's timing model: the posting groups with timing=on,
 #           the same timeline twice under icount (tests/timing/run.sh)
@@ -23,6 +27,7 @@ cd "$top"
 groups=(
     "style  tests/checkpatch.sh"
     "qtest  tests/qtest/run-qtests.sh"
+    "upstream-qtest  tests/qtest/run-upstream-qtests.sh"
     "guest  tests/guest/run.sh"
     "timing tests/timing/run.sh"
     "linux  tests/linux/smoke.sh"

@@ -59,29 +59,56 @@ bool amd_avic_doorbell_ring(uint32_t apic_id, AmdAvicDoorbellSource source)
     return true;
 }
 
-bool amd_avic_set_irr(uint64_t backing, uint8_t vector)
+/* The IRR: eight 32-bit words, 16 bytes apart, from backing + 0x200. */
+#define IRR_SPAN    (APIC_VEC_REG_OFFSET(0, 255) + 4)
+
+bool amd_avic_post_irr(uint64_t backing, uint8_t vector, bool *irr_was_clear)
 {
-    hwaddr irr = backing + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
-    hwaddr len = 4, xlat;
+    hwaddr word_off = APIC_VEC_REG_OFFSET(0, vector);
+    hwaddr start = backing + APIC_REG_IRR + (irr_was_clear ? 0 : word_off);
+    hwaddr want = irr_was_clear ? IRR_SPAN : 4;
+    hwaddr len = want, xlat;
+    uint32_t bit = cpu_to_le32(APIC_VEC_BIT(vector));
     MemoryRegion *mr;
-    uint32_t *word;
+    uint8_t *irr;
+    uint32_t old;
 
     RCU_READ_LOCK_GUARD();
-    mr = address_space_translate(&address_space_memory, irr, &xlat, &len,
+    mr = address_space_translate(&address_space_memory, start, &xlat, &len,
                                  true, MEMTXATTRS_UNSPECIFIED);
-    if (len < 4 || !memory_region_is_ram(mr) || mr->readonly ||
+    if (len < want || !memory_region_is_ram(mr) || mr->readonly ||
         memory_region_is_romd(mr)) {
         return false;
     }
-    word = qemu_map_ram_ptr(mr->ram_block, xlat);
-    qatomic_fetch_or(word, cpu_to_le32(APIC_VEC_BIT(vector)));
+    irr = qemu_map_ram_ptr(mr->ram_block, xlat);
+    if (irr_was_clear) {
+        irr += word_off;
+        xlat += word_off;
+    }
+    old = qatomic_fetch_or((uint32_t *)irr, bit);
     /*
      * The IRR write is visible before the caller reads IsRunning, rings
      * or logs; pairs with the barrier of the target's VMRUN.
      */
     smp_mb();
     memory_region_set_dirty(mr, xlat, 4);
+    if (irr_was_clear) {
+        /* The other words as they are now: no lock orders them. */
+        uint8_t *first = irr - word_off;
+
+        *irr_was_clear = !old;
+        for (hwaddr off = 0; off < IRR_SPAN && *irr_was_clear; off += 0x10) {
+            if (off != word_off && qatomic_read((uint32_t *)(first + off))) {
+                *irr_was_clear = false;
+            }
+        }
+    }
     return true;
+}
+
+bool amd_avic_set_irr(uint64_t backing, uint8_t vector)
+{
+    return amd_avic_post_irr(backing, vector, NULL);
 }
 
 uint64_t amd_avic_doorbell_count(AmdAvicDoorbellSource source)

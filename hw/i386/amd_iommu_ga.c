@@ -5,9 +5,10 @@
  * The device-level glue of the GA mode (see amd_iommu_ga.h for the
  * files and docs/specs/amd-iommu-ga.rst for the behaviour):
  *
- * - "vapic" (auto: on whenever interrupt remapping is on under TCG)
+ * - "vapic" (auto, the default: on only with gappi=on; else as given)
  *   advertises GAMSup = 1 and makes the GA log registers and the
- *   Control bits GAMEn, GALogEn and GAIntEn exist;
+ *   Control bits GAMEn, GALogEn and GAIntEn exist.  Without it the
+ *   device is upstream's, byte for byte (EFR, IVRS);
  * - "gappi" (default off) advertises GAPPI support and makes
  *   Control.GAPPIEn writable;
  * - the registers live in upstream's mmior[] array (so the main
@@ -57,6 +58,10 @@ static void amdvi_ga_set_masks(AMDVIState *s, hwaddr reg, uint64_t ro,
 /* Ours, among the registers upstream's MMIO write switch ignores. */
 bool amdvi_ga_mmio_reg(AMDVIState *s, hwaddr reg)
 {
+    if (s->xtsup && (reg == AMD_IOMMU_MMIO_XT_EVT_INTCTL ||
+                     reg == AMD_IOMMU_MMIO_XT_PPR_INTCTL)) {
+        return true;            /* amd_iommu_xtint.c */
+    }
     if (!s->ga.vapic) {
         return false;
     }
@@ -84,6 +89,18 @@ uint64_t amdvi_ga_efr(AMDVIState *s)
     return efr;
 }
 
+/* EFR2: GAPPIDisSup with GAPPI (Linux's GAPPI series sets GAPPIDis then). */
+uint64_t amdvi_ga_efr2(AMDVIState *s)
+{
+    return s->ga.gappi ? AMD_IOMMU_EFR2_GAPPI_DIS_SUP : 0;
+}
+
+/* IRTE bit 5 is GAPPIDis, not reserved. */
+bool amdvi_ga_has_gappi_dis(AMDVIState *s)
+{
+    return amdvi_ga_efr2(s) & AMD_IOMMU_EFR2_GAPPI_DIS_SUP;
+}
+
 /*
  * At reset, after upstream has cleared mmior[] and set its own masks:
  * which of our bits software may write, and which it clears with 1.
@@ -92,6 +109,7 @@ void amdvi_ga_reset(AMDVIState *s)
 {
     uint64_t ctrl_ro = 0;
 
+    amdvi_irtc_invalidate_all(s);
     if (!s->ga.vapic) {
         ctrl_ro |= AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN |
                    AMD_IOMMU_CTRL_GAINT_EN;
@@ -100,6 +118,10 @@ void amdvi_ga_reset(AMDVIState *s)
         ctrl_ro |= AMD_IOMMU_CTRL_GAPPI_EN;
     }
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_CONTROL, ctrl_ro, 0);
+
+    /* EFR2, read-only (0 without GAPPI, as upstream's unused offset). */
+    amdvi_ga_set_reg(s, AMD_IOMMU_MMIO_EFR2, amdvi_ga_efr2(s));
+    amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_EFR2, ~0ULL, 0);
 
     /* Status: GALogRun is the IOMMU's, overflow and interrupt are W1C. */
     stq_le_p(&s->romask[AMD_IOMMU_MMIO_STATUS],
@@ -115,10 +137,13 @@ void amdvi_ga_reset(AMDVIState *s)
                        0);
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_TAIL_ADDR,
                        ~AMD_IOMMU_GALOG_TAIL_ADDR_MASK, 0);
-    amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_XT_GA_INTCTL,
-                       ~(AMD_IOMMU_XT_INT_DM | AMD_IOMMU_XT_INT_DEST_LO_MASK |
-                         AMD_IOMMU_XT_INT_VECTOR_MASK |
-                         AMD_IOMMU_XT_INT_DEST_HI_MASK), 0);
+    for (hwaddr r = AMD_IOMMU_MMIO_XT_EVT_INTCTL;
+         r <= AMD_IOMMU_MMIO_XT_GA_INTCTL; r += 8) {
+        amdvi_ga_set_masks(s, r, ~(AMD_IOMMU_XT_INT_DM |
+                                   AMD_IOMMU_XT_INT_DEST_LO_MASK |
+                                   AMD_IOMMU_XT_INT_VECTOR_MASK |
+                                   AMD_IOMMU_XT_INT_DEST_HI_MASK), 0);
+    }
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_HEAD,
                        ~AMD_IOMMU_GALOG_PTR_MASK, 0);
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_TAIL,
@@ -149,8 +174,13 @@ static const struct {
     { "ga-log-interrupts", offsetof(AMDVIGAStats, log_interrupts) },
     { "ga-log-overflows", offsetof(AMDVIGAStats, log_overflows) },
     { "ga-gappi-interrupts", offsetof(AMDVIGAStats, gappi_interrupts) },
+    { "ga-gappi-suppressed", offsetof(AMDVIGAStats, gappi_suppressed) },
     { "ga-unnotified", offsetof(AMDVIGAStats, unnotified) },
     { "ga-errors", offsetof(AMDVIGAStats, errors) },
+    { "ga-irt-hits", offsetof(AMDVIGAStats, irt_hits) },
+    { "ga-irt-misses", offsetof(AMDVIGAStats, irt_misses) },
+    { "ga-irt-stale-hits", offsetof(AMDVIGAStats, irt_stale_hits) },
+    { "ga-irt-evictions", offsetof(AMDVIGAStats, irt_evictions) },
 };
 
 /*
@@ -177,15 +207,23 @@ bool amdvi_ga_realize(AMDVIState *s, Error **errp)
             return false;
         }
     }
+    if (ga->gappi_spurious && !ga->gappi) {
+        error_setg(errp, "gappi-spurious=on needs gappi=on");
+        return false;
+    }
     if (ga->gappi && ga->vapic_prop == ON_OFF_AUTO_OFF) {
         error_setg(errp, "gappi=on needs the guest virtual APIC mode: "
                    "remove vapic=off");
         return false;
     }
 
+    /* A new guest-visible feature: on only when asked for. */
     ga->vapic = ga->vapic_prop == ON_OFF_AUTO_ON ||
-                (ga->vapic_prop == ON_OFF_AUTO_AUTO && ir && !kvm_enabled());
+                (ga->vapic_prop == ON_OFF_AUTO_AUTO && ga->gappi);
     trace_amdvi_ga_config(ga->vapic, ga->gappi);
+    if (!amdvi_irtc_realize(s, errp)) {
+        return false;
+    }
 
     for (int i = 0; i < ARRAY_SIZE(amdvi_ga_counters); i++) {
         object_property_add_uint64_ptr(OBJECT(s), amdvi_ga_counters[i].name,
@@ -272,10 +310,12 @@ void amdvi_ga_send_irq(uint8_t vector, uint32_t dest, bool logical)
 /* ------------------------------------------------------------------ */
 
 /*
- * The GA registers are in mmior[], which the main section carries; the
- * subsection adds the counters, and is sent only once the guest has
- * used the GA mode, so a guest that never did still migrates to an
- * amd-iommu without it.
+ * The GA registers (and EFR, EFR2, Control) are in mmior[], which the
+ * main section carries; the subsection adds the counters and the
+ * destination's check.  It is sent whenever this side has the mode:
+ * the guest was shown GAMSup (and perhaps GAPPI) in EFR, and must not
+ * land where those registers are dead.  (A destination that does not
+ * know the subsection at all refuses it too.)
  */
 static bool amdvi_ga_vmstate_needed(void *opaque)
 {
@@ -283,29 +323,72 @@ static bool amdvi_ga_vmstate_needed(void *opaque)
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
     static const AMDVIGAStats zero;
 
-    return (ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN |
+    return s->ga.vapic ||
+           (ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN |
                     AMD_IOMMU_CTRL_GAINT_EN | AMD_IOMMU_CTRL_GAPPI_EN)) ||
            memcmp(&s->ga.stats, &zero, sizeof(zero));
+}
+
+/* What the stream's EFR, EFR2 and Control say the guest has or uses. */
+static const char *amdvi_ga_missing(AMDVIState *s)
+{
+    uint64_t efr = amdvi_ga_reg(s, AMD_IOMMU_MMIO_EFR);
+    uint64_t efr2 = amdvi_ga_reg(s, AMD_IOMMU_MMIO_EFR2);
+    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+
+    if (!s->ga.vapic &&
+        ((efr & AMD_IOMMU_EFR_GAM_MASK) ||
+         (ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN)))) {
+        return "the guest virtual APIC mode (EFR.GAMSup), which this side "
+               "has off (vapic)";
+    }
+    if (!s->ga.gappi &&
+        ((efr & AMD_IOMMU_EFR_GAPPI_SUP) ||
+         (ctrl & AMD_IOMMU_CTRL_GAPPI_EN))) {
+        return "GAPPI (EFR bit 5), which this side has off (gappi)";
+    }
+    if (!amdvi_ga_has_gappi_dis(s) &&
+        (efr2 & AMD_IOMMU_EFR2_GAPPI_DIS_SUP)) {
+        return "GAPPIDis (EFR2.GAPPIDisSup), which this side lacks (gappi)";
+    }
+    return NULL;
 }
 
 static int amdvi_ga_post_load(void *opaque, int version_id)
 {
     AMDVIState *s = opaque;
-    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+    const char *missing = amdvi_ga_missing(s);
 
-    if ((ctrl & (AMD_IOMMU_CTRL_GAM_MASK | AMD_IOMMU_CTRL_GALOG_EN)) &&
-        !s->ga.vapic) {
-        error_report("amd-iommu: the guest uses the guest virtual APIC "
-                     "mode, which this side has off (vapic)");
-        return -EINVAL;
-    }
-    if ((ctrl & AMD_IOMMU_CTRL_GAPPI_EN) && !s->ga.gappi) {
-        error_report("amd-iommu: the guest uses GAPPI, which this side "
-                     "has off (gappi)");
+    if (missing) {
+        error_report("amd-iommu: the guest was shown %s", missing);
         return -EINVAL;
     }
     return 0;
 }
+
+/* Counters added after the first version of the subsection. */
+static bool amdvi_ga_stats2_needed(void *opaque)
+{
+    AMDVIState *s = opaque;
+
+    return s->ga.stats.gappi_suppressed || s->ga.stats.irt_hits ||
+           s->ga.stats.irt_misses || s->ga.stats.irt_evictions;
+}
+
+static const VMStateDescription vmstate_amdvi_ga_stats2 = {
+    .name = "amd-iommu/ga/stats2",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = amdvi_ga_stats2_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(ga.stats.gappi_suppressed, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_hits, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_misses, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_stale_hits, AMDVIState),
+        VMSTATE_UINT64(ga.stats.irt_evictions, AMDVIState),
+        VMSTATE_END_OF_LIST()
+    }
+};
 
 const VMStateDescription vmstate_amdvi_ga = {
     .name = "amd-iommu/ga",
@@ -325,5 +408,10 @@ const VMStateDescription vmstate_amdvi_ga = {
         VMSTATE_UINT64(ga.stats.unnotified, AMDVIState),
         VMSTATE_UINT64(ga.stats.errors, AMDVIState),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_amdvi_ga_stats2,
+        &vmstate_amdvi_irtc,        /* amd_iommu_irtcache.c */
+        NULL
     }
 };

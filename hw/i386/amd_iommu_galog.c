@@ -115,21 +115,13 @@ static void amdvi_galog_interrupt(AMDVIState *s)
         return;
     }
     if (ctrl & AMD_IOMMU_CTRL_INTCAPXT_EN) {
-        uint64_t xt = amdvi_ga_reg(s, AMD_IOMMU_MMIO_XT_GA_INTCTL);
-        uint8_t vector = (xt & AMD_IOMMU_XT_INT_VECTOR_MASK) >>
-                         AMD_IOMMU_XT_INT_VECTOR_SHIFT;
-        uint32_t dest = (xt & AMD_IOMMU_XT_INT_DEST_LO_MASK) >>
-                        AMD_IOMMU_XT_INT_DEST_LO_SHIFT;
-
-        dest |= (uint32_t)((xt & AMD_IOMMU_XT_INT_DEST_HI_MASK) >>
-                           AMD_IOMMU_XT_INT_DEST_HI_SHIFT) << 24;
-        if (vector < 16) {
-            /* Linux masks the interrupt by writing 0 to the register. */
-            trace_amdvi_galog_interrupt("XT register masked", dest, vector);
+        /* amd_iommu_xtint.c; Linux masks it by writing 0 to 0x180. */
+        if (amdvi_xt_interrupt(s, AMD_IOMMU_MMIO_XT_GA_INTCTL) !=
+            AMDVI_XT_SENT) {
+            trace_amdvi_galog_interrupt("XT masked or no xtsup", 0, 0);
             return;
         }
-        amdvi_ga_send_irq(vector, dest, xt & AMD_IOMMU_XT_INT_DM);
-        trace_amdvi_galog_interrupt("XT", dest, vector);
+        trace_amdvi_galog_interrupt("XT", 0, 0);
     } else if (msi_enabled(&s->pci->dev)) {
         MSIMessage msg = msi_get_message(&s->pci->dev, 0);
         MemTxAttrs attrs = {

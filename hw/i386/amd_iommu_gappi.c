@@ -13,6 +13,12 @@
  * parked on that CPU.  IRTE bit 5 (GAPPI disable) suppresses it for one
  * entry: the vector then just waits in the IRR.
  *
+ * The interrupt is only for the first pending interrupt (spec 48882
+ * §2.2.5.5): it is sent only if the backing page's IRR was all clear
+ * before this post; a vCPU with a vector already pending was told
+ * then.  "gappi-spurious=on" (a testing knob, default off) sends it on
+ * every post instead, as the spec allows.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -23,11 +29,12 @@
 #include "trace.h"
 
 /*
- * Send the GAPPI interrupt for guest-mode IRTE low half @lo to @dest.
- * Returns false if nothing was sent.
+ * Send the GAPPI interrupt for guest-mode IRTE low half @lo to @dest;
+ * @irr_was_clear: the backing page's IRR was all clear before this
+ * post.  Returns false if the vCPU was not told (nor before).
  */
 bool amdvi_gappi_notify(AMDVIState *s, uint64_t lo, uint32_t dest,
-                        uint16_t devid)
+                        uint16_t devid, bool irr_was_clear)
 {
     uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
     uint8_t vector = tag & AMD_IOMMU_GA_TAG_GAPPI_VECTOR_MASK;
@@ -43,6 +50,12 @@ bool amdvi_gappi_notify(AMDVIState *s, uint64_t lo, uint32_t dest,
                       "device 0x%04x not sent: GATag 0x%08x names vector "
                       "%u\n", devid, tag, vector);
         return false;
+    }
+    if (!irr_was_clear && !s->ga.gappi_spurious) {
+        s->ga.stats.gappi_suppressed++;
+        trace_amdvi_ga_unnotified(devid, tag, "GAPPI: an interrupt was "
+                                  "already pending");
+        return true;
     }
     amdvi_ga_send_irq(vector, dest, false);
     s->ga.stats.gappi_interrupts++;

@@ -96,22 +96,29 @@ done:
 /* ------------------------------------------------------------------ */
 
 /*
- * The interrupt is dropped (target abort) and, unless the IRTE has
- * SupIOPF = 1, an IO_PAGE_FAULT with I = 1 is logged, as the AMD IOMMU
- * does for its interrupt remapping faults.
+ * An interrupt remapping fault, guest mode or not: the interrupt is
+ * dropped (target abort: PCI Signaled Target Abort in the IOMMU's
+ * status) and, unless the IRTE has SupIOPF = 1, an IO_PAGE_FAULT with
+ * I = 1 and the DTE's domain ID is logged, as the AMD IOMMU does.
+ * @lo: the IRTE's low half (0 if it could not be read).
  */
-static int amdvi_ga_fault(AMDVIState *s, uint16_t devid, uint64_t lo,
-                          uint64_t addr, uint64_t flags, const char *why)
+int amdvi_ir_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
+                   uint64_t lo, uint64_t addr, uint64_t flags,
+                   const char *why)
 {
+    uint64_t domid = dte[1] & AMD_IOMMU_DTE_Q1_DOMID_MASK;
     uint64_t evt[2];
 
     s->ga.stats.errors++;
     trace_amdvi_ga_error(devid, why, addr);
-    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: guest-mode interrupt from "
-                  "device 0x%04x dropped: %s (address 0x%" PRIx64 ")\n",
+    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: interrupt from device "
+                  "0x%04x dropped: %s (address 0x%" PRIx64 ")\n",
                   devid, why, addr);
+    pci_word_test_and_set_mask(s->pci->dev.config + PCI_STATUS,
+                               PCI_STATUS_SIG_TARGET_ABORT);
     if (!(lo & AMD_IOMMU_IRTE_LO_SUP_IOPF)) {
         evt[0] = cpu_to_le64(devid | AMD_IOMMU_EVT_IOPF_I | flags |
+                             domid << AMD_IOMMU_EVT_DOMID_SHIFT |
                              ((uint64_t)AMD_IOMMU_EVT_IO_PAGE_FAULT <<
                               AMD_IOMMU_EVT_CODE_SHIFT));
         evt[1] = cpu_to_le64(addr);
@@ -139,15 +146,45 @@ static uint32_t amdvi_ga_dest(AMDVIState *s, uint64_t lo, uint64_t hi,
 }
 
 /*
- * Tell a CPU about the vector just set in the IRR, as guest-mode IRTE
- * (@lo, @hi) and Control (@ctrl) say: doorbell, GAPPI, GA log or
- * nobody.  Inlined into amdvi_ga_post(), so that the split costs the
- * functional model nothing; amd_iommu_timing.c calls it later through
- * amdvi_ga_notify().
+ * The IRTE's fields that the IOMMU does not cache, as they are in
+ * memory now: @lo and @hi keep their other (cached) fields.  Linux
+ * rewrites these in a live entry without invalidating it.  GAPPIDis is
+ * one of them only where it exists (EFR2.GAPPIDisSup); elsewhere bit 5
+ * is reserved, and was checked in the entry the interrupt started with.
  */
-static inline QEMU_ALWAYS_INLINE void
-amdvi_ga_notify_now(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
-                    uint16_t devid)
+static void amdvi_ga_reread(AMDVIState *s, const uint64_t *dte,
+                            const MSIMessage *origin, uint16_t devid,
+                            uint64_t *lo, uint64_t *hi)
+{
+    uint64_t mask_lo = AMD_IOMMU_IRTE_LO_GA_UNCACHED;
+    hwaddr addr = (dte[2] & AMDVI_IR_PHYS_ADDR_MASK) +
+                  ((origin->data & AMDVI_IRTE_OFFSET) << 4);
+    uint64_t now_lo, now_hi;
+
+    if (!amdvi_ga_read_irte(addr, &now_lo, &now_hi)) {
+        /* It was readable a moment ago; act on what was read then. */
+        trace_amdvi_ga_reread(devid, addr, false);
+        return;
+    }
+    if (amdvi_ga_has_gappi_dis(s)) {
+        mask_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
+    }
+    *lo = (*lo & ~mask_lo) | (now_lo & mask_lo);
+    *hi = (*hi & ~AMD_IOMMU_IRTE_HI_GA_UNCACHED) |
+          (now_hi & AMD_IOMMU_IRTE_HI_GA_UNCACHED);
+    trace_amdvi_ga_reread(devid, addr, true);
+}
+
+/*
+ * After the IRR write: tell whoever must know, from the IRTE (@lo, @hi)
+ * as read after that write and Control (@ctrl).  The one place that
+ * picks doorbell, GAPPI or GA log; with timing=on, amd_iommu_timing.c
+ * calls it when the modelled delay has passed.  @irr_was_clear: the
+ * backing page's IRR was all clear before this post (GAPPI is only for
+ * the first pending interrupt).
+ */
+void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
+                     uint16_t devid, bool irr_was_clear)
 {
     AMDVIGAStats *st = &s->ga.stats;
     uint32_t tag = lo >> AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT;
@@ -161,7 +198,7 @@ amdvi_ga_notify_now(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
         st->doorbells += reached;
         trace_amdvi_ga_doorbell(devid, dest, reached);
     } else if (ctrl & AMD_IOMMU_CTRL_GAPPI_EN) {
-        if (!amdvi_gappi_notify(s, lo, dest, devid)) {
+        if (!amdvi_gappi_notify(s, lo, dest, devid, irr_was_clear)) {
             st->unnotified++;
         }
     } else if (lo & AMD_IOMMU_IRTE_LO_GA_LOG_INTR) {
@@ -174,59 +211,75 @@ amdvi_ga_notify_now(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
     }
 }
 
-void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
-                     uint16_t devid)
+/* The entry may post: vAPIC mode is on and no reserved bit is set. */
+static int amdvi_ga_validate(AMDVIState *s, const uint64_t *dte,
+                             uint64_t lo, uint64_t hi, uint16_t devid,
+                             const MSIMessage *origin)
 {
-    amdvi_ga_notify_now(s, lo, hi, ctrl, devid);
+    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
+    uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
+    const uint64_t rz = AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
+                        AMD_IOMMU_EVT_IOPF_RZ;
+
+    if ((ctrl & AMD_IOMMU_CTRL_GAM_MASK) != AMD_IOMMU_CTRL_GAM_VAPIC) {
+        /* GuestMode is reserved unless GAMEn selects the vAPIC mode. */
+        return amdvi_ir_fault(s, devid, dte, lo, origin->address, rz,
+                              "GuestMode = 1 but Control.GAMEn is not vAPIC");
+    }
+    if (!amdvi_ga_has_gappi_dis(s)) {
+        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;     /* no EFR2.GAPPIDisSup */
+    }
+    if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
+        return amdvi_ir_fault(s, devid, dte, lo, origin->address, rz,
+                              "reserved bits set in a guest-mode IRTE");
+    }
+    return 0;
 }
 
 /*
  * Deliver a fixed or arbitrated interrupt through the guest-mode IRTE
- * (@lo, @hi) read for device @devid.  Returns AMDVI_IR_POSTED when the
- * interrupt was consumed, a negative AMDVI_IR_* when it was aborted.
+ * (@lo, @hi) read for device @devid through its DTE @dte.  Returns
+ * AMDVI_IR_POSTED when the interrupt was consumed, a negative AMDVI_IR_*
+ * when it was aborted.
+ *
+ * The order is the hardware's, and KVM depends on it: write the IRR
+ * bit, then read IsRun (and Destination, GATag, GALogIntr, GAPPIDis)
+ * from memory and act on that.  KVM's blocking path clears IsRun, has a
+ * full barrier and looks at the IRR one last time; with this order
+ * either that look sees our bit or we see IsRun = 0 and notify.
  */
-int amdvi_ga_post(AMDVIState *s, uint64_t lo, uint64_t hi, uint16_t devid,
-                  const MSIMessage *origin)
+int amdvi_ga_post(AMDVIState *s, const uint64_t *dte, uint64_t lo,
+                  uint64_t hi, uint16_t devid, const MSIMessage *origin)
 {
-    AMDVIGAStats *st = &s->ga.stats;
-    uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
-    uint64_t rsvd_lo = AMD_IOMMU_IRTE_LO_GA_RSVD;
+    uint64_t backing = hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK;
     uint8_t vector = hi & AMD_IOMMU_IRTE_HI_VECTOR_MASK;
-    hwaddr irr;
+    hwaddr irr = backing + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
+    bool irr_was_clear;
+    uint64_t ctrl;
+    int ret;
 
     trace_amdvi_ga_post(devid, lo, hi);
 
-    if ((ctrl & AMD_IOMMU_CTRL_GAM_MASK) != AMD_IOMMU_CTRL_GAM_VAPIC) {
-        /* GuestMode is reserved unless GAMEn selects the vAPIC mode. */
-        return amdvi_ga_fault(s, devid, lo, origin->address,
-                              AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
-                              AMD_IOMMU_EVT_IOPF_RZ,
-                              "GuestMode = 1 but Control.GAMEn is not vAPIC");
-    }
-    if (!s->ga.gappi) {
-        rsvd_lo |= AMD_IOMMU_IRTE_LO_GAPPI_DIS;
-    }
-    if ((lo & rsvd_lo) || (hi & AMD_IOMMU_IRTE_HI_GA_RSVD)) {
-        return amdvi_ga_fault(s, devid, lo, origin->address,
-                              AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RW |
-                              AMD_IOMMU_EVT_IOPF_RZ,
-                              "reserved bits set in a guest-mode IRTE");
+    ret = amdvi_ga_validate(s, dte, lo, hi, devid, origin);
+    if (ret < 0) {
+        return ret;
     }
 
-    /* The IRR bit, visible before whatever tells a CPU to look at it. */
-    irr = (hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK) +
-          APIC_VEC_REG_OFFSET(APIC_REG_IRR, vector);
-    if (!amd_avic_set_irr(hi & AMD_IOMMU_IRTE_HI_GA_ROOT_MASK, vector)) {
-        return amdvi_ga_fault(s, devid, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
+    /* The IRR bit, visible (full barrier) before we look at IsRun. */
+    if (!amd_avic_post_irr(backing, vector, &irr_was_clear)) {
+        return amdvi_ir_fault(s, devid, dte, lo, irr, AMD_IOMMU_EVT_IOPF_RW,
                               "vAPIC backing page is not RAM");
     }
-    st->posted++;
+    s->ga.stats.posted++;
     trace_amdvi_ga_irr(devid, irr, vector);
 
+    amdvi_ga_reread(s, dte, origin, devid, &lo, &hi);
+    ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
     if (unlikely(s->timing.on)) {
-        amdvi_timing_defer(s, lo, hi, ctrl, devid);   /* the timing model */
+        /* The timing model: the notification, after its delay. */
+        amdvi_timing_defer(s, lo, hi, ctrl, devid, irr_was_clear);
     } else {
-        amdvi_ga_notify_now(s, lo, hi, ctrl, devid);
+        amdvi_ga_notify(s, lo, hi, ctrl, devid, irr_was_clear);
     }
     return AMDVI_IR_POSTED;
 }

@@ -181,7 +181,7 @@ bool amdvi_timing_realize(AMDVIState *s, Error **errp)
     }
     if (!s->ga.vapic) {
         error_setg(errp, "timing=on times the guest virtual APIC mode, "
-                   "which is off: use intremap=on under TCG (vapic=auto)");
+                   "which is off: add vapic=on (or gappi=on)");
         return false;
     }
     if (t->param[AMDVI_TIMING_MHZ] == 0) {
@@ -238,7 +238,7 @@ static void amdvi_timing_run_head(AMDVIState *s, int64_t now)
     t->count--;
 
     amdvi_timing_step(&e, now < e.due ? "early" : "notify", now);
-    amdvi_ga_notify(s, e.lo, e.hi, e.ctrl, e.devid);
+    amdvi_ga_notify(s, e.lo, e.hi, e.ctrl, e.devid, e.irr_was_clear);
 
     /* What the notification did, read from the counters it keeps. */
     if (after->doorbells != before.doorbells) {
@@ -283,7 +283,7 @@ static void amdvi_timing_fire(void *opaque)
 }
 
 void amdvi_timing_defer(AMDVIState *s, uint64_t lo, uint64_t hi,
-                        uint64_t ctrl, uint16_t devid)
+                        uint64_t ctrl, uint16_t devid, bool irr_was_clear)
 {
     AMDVITimingState *t = &s->timing;
     int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
@@ -295,6 +295,7 @@ void amdvi_timing_defer(AMDVIState *s, uint64_t lo, uint64_t hi,
     e = &t->queue[(t->head + t->count) % AMDVI_TIMING_QUEUE_LEN];
     *e = (AMDVITimingEffect) {
         .lo = lo, .hi = hi, .ctrl = ctrl, .devid = devid,
+        .irr_was_clear = irr_was_clear,
         .id = t->next_id++,
         .path = amdvi_timing_path(lo, ctrl),
     };
@@ -386,6 +387,7 @@ static const VMStateDescription vmstate_amdvi_timing_effect = {
         VMSTATE_UINT64(id, AMDVITimingEffect),
         VMSTATE_UINT16(devid, AMDVITimingEffect),
         VMSTATE_UINT8(path, AMDVITimingEffect),
+        VMSTATE_BOOL(irr_was_clear, AMDVITimingEffect),
         VMSTATE_END_OF_LIST()
     }
 };

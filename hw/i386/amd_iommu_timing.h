@@ -55,6 +55,7 @@ typedef struct AMDVITimingEffect {
     uint64_t id;                /* the interrupt's number in the timeline */
     uint16_t devid;
     uint8_t path;               /* AMDVITimingPath */
+    bool irr_was_clear;         /* the IRR was empty before the post */
 } AMDVITimingEffect;
 
 /*
@@ -77,7 +78,7 @@ typedef struct AMDVITimingState {
     int64_t last_due;
 } AMDVITimingState;
 
-/* Called from amd_iommu.c (patches/0016). */
+/* Called from amd_iommu.c (patches/0019). */
 void amdvi_timing_class_init(ObjectClass *oc);
 bool amdvi_timing_realize(AMDVIState *s, Error **errp);
 void amdvi_timing_reset(AMDVIState *s);
@@ -85,9 +86,10 @@ extern const VMStateDescription vmstate_amdvi_timing;
 
 /*
  * The seam, from amdvi_ga_post() with timing=on: do
- * amdvi_ga_notify(s, lo, hi, ctrl, devid) when the model says so.
+ * amdvi_ga_notify(s, lo, hi, ctrl, devid, irr_was_clear) when the
+ * model says so.
  */
 void amdvi_timing_defer(AMDVIState *s, uint64_t lo, uint64_t hi,
-                        uint64_t ctrl, uint16_t devid);
+                        uint64_t ctrl, uint16_t devid, bool irr_was_clear);
 
 #endif /* HW_I386_AMD_IOMMU_TIMING_H */

@@ -28,12 +28,13 @@ avic-regs        60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-ipi         90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-doorbell    60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-delivery    60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
-post-running     60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-post-galog       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-post-gappi       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-galog-overflow   60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-stress          240  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
-bad-programming  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,gappi=on? -device edu
+post-running     60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+post-galog       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+post-gappi       60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+galog-overflow   60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+post-race        90  -smp 4 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+stress          240  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
+bad-programming  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu
 svm-events       60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 cpuid-max        30  -smp 1 -cpu max
 avic-owed-exits  60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?

@@ -18,7 +18,7 @@ smoke() {       # smoke KERNEL
     if ! out=$("$top/scripts/run-linux.sh" -k "$k" -t 240 -o "$log" \
                -a "qa.kvm_amd=avic=1 qa.run=l2-ipi,$ipis" -- \
                -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2 \
-               -device amd-iommu,intremap=on,xtsup=on 2>&1); then
+               -device amd-iommu,intremap=on,xtsup=on,vapic=on 2>&1); then
         echo "$out" | sed 's/^/# /'
         check "$k: linux boots to userspace and reports" false
         return

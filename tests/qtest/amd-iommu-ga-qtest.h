@@ -55,6 +55,7 @@ typedef struct GaTest {
     QPCIDevice *iommu_pci;
     uint8_t iommu_msi;
     uint32_t cmd_tail;
+    bool no_flush;      /* write IRTEs without invalidating (a bad driver) */
 } GaTest;
 
 static inline uint64_t iommu_readq(GaTest *t, uint64_t reg)
@@ -218,8 +219,8 @@ static inline void ga_log_setup(GaTest *t)
                       0);
 }
 
-/* The IOMMU of most tests: the Linux demo's line. */
-#define GA_IOMMU        "amd-iommu,id=iommu,intremap=on,xtsup=on"
+/* The IOMMU of most tests: x2APIC-capable, guest vAPIC mode asked for. */
+#define GA_IOMMU        "amd-iommu,id=iommu,intremap=on,xtsup=on,vapic=on"
 
 /*
  * The device table (one 4 KiB page: device IDs 0..127) with edu's DTE
@@ -288,11 +289,21 @@ typedef struct GaIrte {
     uint64_t hi_extra;
 } GaIrte;
 
+/*
+ * Write IRTE @index and, as a driver must once the IOMMU is running,
+ * invalidate it (INVALIDATE_INTERRUPT_TABLE + COMPLETION_WAIT): the
+ * IOMMU may cache it.  Not with t->no_flush, nor before the command
+ * buffer runs.
+ */
 static inline void write_irte_raw(GaTest *t, int index, uint64_t lo,
                                   uint64_t hi)
 {
     qtest_writeq(t->qts, IRT_GPA + index * AMD_IOMMU_IRTE_GA_SIZE, lo);
     qtest_writeq(t->qts, IRT_GPA + index * AMD_IOMMU_IRTE_GA_SIZE + 8, hi);
+    if (!t->no_flush && (iommu_readq(t, AMD_IOMMU_MMIO_CONTROL) &
+                         AMD_IOMMU_CTRL_CMDBUF_EN)) {
+        iommu_flush_irt(t);
+    }
 }
 
 static inline void write_irte_guest(GaTest *t, int index, const GaIrte *e)
@@ -329,6 +340,14 @@ static inline uint32_t backing_irr(GaTest *t, uint64_t page, uint8_t vector)
 static inline bool backing_irr_has(GaTest *t, uint64_t page, uint8_t vector)
 {
     return backing_irr(t, page, vector) & APIC_VEC_BIT(vector);
+}
+
+/* The vCPU took everything pending: the whole IRR of @page is clear. */
+static inline void backing_irr_clear(GaTest *t, uint64_t page)
+{
+    for (int vec = 0; vec < 256; vec += 32) {
+        qtest_writel(t->qts, page + APIC_VEC_REG_OFFSET(APIC_REG_IRR, vec), 0);
+    }
 }
 
 /* The GA log entry at byte offset @off. */

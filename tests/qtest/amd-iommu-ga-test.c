@@ -26,6 +26,8 @@
 
 #include "qemu/osdep.h"
 #include "amd-iommu-ga-qtest.h"
+#include "qemu/bswap.h"
+#include "libqos/fw_cfg.h"
 
 #define VEC_A           0x41        /* IRR word 2, bit 1 */
 #define VEC_B           0xfe        /* IRR word 7, bit 30 */
@@ -73,6 +75,7 @@ static void test_refused(void)
           "(or leave intremap unset)" },
         { "amd-iommu,vapic=off,gappi=on",
           "gappi=on needs the guest virtual APIC mode: remove vapic=off" },
+        { "amd-iommu,gappi-spurious=on", "gappi-spurious=on needs gappi=on" },
     };
 
     for (int i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -120,10 +123,10 @@ static void test_features(void)
     GaTest t;
     uint64_t efr;
 
-    /* The Linux demo's line: vAPIC advertised, GAPPI not. */
+    /* vapic=on: vAPIC advertised, GAPPI not. */
     memset(&t, 0, sizeof(t));
     t.qts = qtest_init("-M q35 -device amd-iommu,id=iommu,intremap=on,"
-                       "xtsup=on");
+                       "xtsup=on,vapic=on");
     efr = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
     g_assert_cmphex(efr & AMD_IOMMU_EFR_GAM_MASK, ==, AMD_IOMMU_EFR_GAM_VAPIC);
     g_assert_false(efr & AMD_IOMMU_EFR_GAPPI_SUP);
@@ -170,11 +173,104 @@ static void test_features(void)
     g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_GALOG_BASE), ==, 0);
     qtest_quit(t.qts);
 
+    /*
+     * Not asked for: upstream's device.  A plain amd-iommu, and one with
+     * interrupt remapping and XT, advertise no GAMSup and have the EFR
+     * that vapic=off gives.
+     */
+    for (int i = 0; i < 2; i++) {
+        static const char *const lines[] = {
+            "amd-iommu,id=iommu", "amd-iommu,id=iommu,intremap=on,xtsup=on",
+        };
+        uint64_t plain, off;
+
+        t.qts = qtest_initf("-M q35 -device %s", lines[i]);
+        plain = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
+        g_assert_cmphex(plain & (AMD_IOMMU_EFR_GAM_MASK |
+                                 AMD_IOMMU_EFR_GAPPI_SUP), ==, 0);
+        iommu_writeq(&t, AMD_IOMMU_MMIO_GALOG_BASE, GALOG_GPA);
+        g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_GALOG_BASE), ==, 0);
+        qtest_quit(t.qts);
+        t.qts = qtest_initf("-M q35 -device %s,vapic=off", lines[i]);
+        off = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
+        g_assert_cmphex(plain, ==, off);
+        qtest_quit(t.qts);
+    }
+
     /* No interrupt remapping (intremap=off): no vAPIC mode either. */
     t.qts = qtest_init("-M q35 -device amd-iommu,id=iommu,intremap=off");
     efr = iommu_readq(&t, AMD_IOMMU_MMIO_EFR);
     g_assert_cmphex(efr & AMD_IOMMU_EFR_GAM_MASK, ==, 0);
     qtest_quit(t.qts);
+}
+
+/*
+ * The IVRS table's type 11h IVHD, from the ACPI tables QEMU hands the
+ * firmware (fw_cfg "etc/acpi/tables"): its EFR image (offset 0x18) and
+ * EFR2 image (0x20), which Linux prefers to the MMIO registers.
+ */
+static void ivhd11_efr(QTestState *qts, uint64_t *efr, uint64_t *efr2)
+{
+    QFWCFG *fw_cfg = pc_fw_cfg_init(qts);
+    size_t len = 1 << 20;
+    g_autofree uint8_t *t = g_malloc0(len);
+    size_t n = qfw_cfg_get_file(fw_cfg, "etc/acpi/tables", t, len);
+    const uint8_t *ivrs = NULL;
+
+    g_assert_cmpuint(n, >, 0);
+    g_assert_cmpuint(n, <=, len);
+    for (size_t i = 0; i + 4 <= n; i++) {
+        if (!memcmp(t + i, "IVRS", 4)) {
+            ivrs = t + i;
+            break;
+        }
+    }
+    g_assert_nonnull(ivrs);
+    /* Header 36 bytes, IVinfo 4, reserved 8; then the IVHDs. */
+    for (uint32_t off = 48; off < ldl_le_p(ivrs + 4);
+         off += lduw_le_p(ivrs + off + 2)) {
+        if (ivrs[off] == 0x11) {
+            *efr = ldq_le_p(ivrs + off + 0x18);
+            *efr2 = ldq_le_p(ivrs + off + 0x20);
+            pc_fw_cfg_uninit(fw_cfg);
+            return;
+        }
+        g_assert_cmpuint(lduw_le_p(ivrs + off + 2), >, 0);
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * EFR2 (MMIO 0x1a0 and the IVHD image): GAPPIDisSup with gappi=on, 0
+ * otherwise; read-only; the IVHD's EFR image is the MMIO EFR.
+ */
+static void test_efr2(void)
+{
+    static const struct {
+        const char *device;
+        uint64_t efr2;
+    } cases[] = {
+        { "amd-iommu,id=iommu,xtsup=on,gappi=on",
+          AMD_IOMMU_EFR2_GAPPI_DIS_SUP },
+        { "amd-iommu,id=iommu,xtsup=on,vapic=on", 0 },
+        { "amd-iommu,id=iommu", 0 },
+    };
+
+    for (int i = 0; i < ARRAY_SIZE(cases); i++) {
+        GaTest t = { 0 };
+        uint64_t efr, efr2;
+
+        t.qts = qtest_initf("-M q35 -device %s", cases[i].device);
+        g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EFR2), ==,
+                        cases[i].efr2);
+        iommu_writeq(&t, AMD_IOMMU_MMIO_EFR2, ~0ULL);
+        g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EFR2), ==,
+                        cases[i].efr2);
+        ivhd11_efr(t.qts, &efr, &efr2);
+        g_assert_cmphex(efr2, ==, cases[i].efr2);
+        g_assert_cmphex(efr, ==, iommu_readq(&t, AMD_IOMMU_MMIO_EFR));
+        qtest_quit(t.qts);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -463,8 +559,12 @@ static void test_gappi(void)
     g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_GALOG_TAIL), ==, 8);
     g_assert_false(lapic_irr_has(&t, 1, wake));
 
-    /* GAPPIEn = 1: the wake-up vector at Destination, no log entry. */
+    /*
+     * GAPPIEn = 1: the wake-up vector at Destination, no log entry.  The
+     * vCPU took what the GA log announced: its IRR is clear again.
+     */
     iommu_control_set(&t, AMD_IOMMU_CTRL_GAPPI_EN, 0);
+    backing_irr_clear(&t, PAGE_A);
     write_irte_guest(&t, 7, &(GaIrte) {
         .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1,
         .tag = 0x4400 | wake, .vector = VEC_B, .backing = PAGE_A });
@@ -512,6 +612,57 @@ static void test_gappi(void)
     g_assert_true(backing_irr_has(&t, PAGE_B, 0x34));
     g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 1);
     g_assert_cmpuint(ga_counter(&t, "ga-gappi-interrupts"), ==, 2);
+    g_assert_cmpuint(ga_counter(&t, "ga-gappi-suppressed"), ==, 0);
+    ga_stop(&t);
+}
+
+/*
+ * GAPPI is for the first pending interrupt (spec 48882 §2.2.5.5): sent
+ * only if the backing page's IRR was all clear before the post, so a
+ * vCPU is told once until it takes what is pending.  gappi-spurious=on
+ * sends one on every post.
+ */
+static void gappi_posts(GaTest *t, bool spurious)
+{
+    const uint8_t wake = 0xe7;
+    uint64_t sent = spurious ? 3 : 1, suppressed = spurious ? 0 : 2;
+
+    iommu_control_set(t, AMD_IOMMU_CTRL_GAPPI_EN, 0);
+    write_irte_guest(t, 7, &(GaIrte) {
+        .dest = 1, .tag = wake, .vector = VEC_A, .backing = PAGE_A });
+    edu_set_irte(t, 7);
+    edu_fire(t);
+    g_assert_true(lapic_irr_has(t, 1, wake));
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-interrupts"), ==, 1);
+
+    /* Another vector (another IRR word) and the same vector again. */
+    write_irte_guest(t, 7, &(GaIrte) {
+        .dest = 1, .tag = wake, .vector = VEC_B, .backing = PAGE_A });
+    edu_fire(t);
+    edu_fire(t);
+    g_assert_true(backing_irr_has(t, PAGE_A, VEC_A));
+    g_assert_true(backing_irr_has(t, PAGE_A, VEC_B));
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-interrupts"), ==, sent);
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-suppressed"), ==, suppressed);
+    g_assert_cmpuint(ga_counter(t, "ga-unnotified"), ==, 0);
+
+    /* The vCPU took them: the next post is a first one again. */
+    backing_irr_clear(t, PAGE_A);
+    edu_fire(t);
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-interrupts"), ==, sent + 1);
+    g_assert_cmpuint(ga_counter(t, "ga-gappi-suppressed"), ==, suppressed);
+}
+
+static void test_gappi_first_pending(void)
+{
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",gappi=on");
+    gappi_posts(&t, false);
+    ga_stop(&t);
+
+    ga_start(&t, GA_IOMMU ",gappi=on,gappi-spurious=on");
+    gappi_posts(&t, true);
     ga_stop(&t);
 }
 
@@ -604,12 +755,13 @@ static void test_errors(void)
     g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 7);
     g_assert_cmpuint(ga_counter(&t, "ga-posted"), ==, 0);
 
-    /* RemapEn = 0 aborts before guest mode matters (upstream's rule). */
+    /* RemapEn = 0 aborts before guest mode matters, and is logged. */
     write_irte_raw(&t, 4, AMD_IOMMU_IRTE_LO_GUEST_MODE | (1ULL << 3),
                    VEC_A | PAGE_A);
     edu_fire(&t);
     g_assert_false(backing_irr_has(&t, PAGE_A, VEC_A));
-    g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 7);
+    check_iopf(&t, 6, 0, MSI_ADDR);
+    g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 8);
 
     /* Everything right again: it posts. */
     write_irte_guest(&t, 4, &(GaIrte) {
@@ -719,6 +871,269 @@ static void test_invalidation(void)
     ga_stop(&t);
 }
 
+/*
+ * The IRTE cache, irt-cache=strict: cached fields keep their old value
+ * until INVALIDATE_INTERRUPT_TABLE / INVALIDATE_IOMMU_ALL, and each use
+ * of a stale entry counts; the uncached ones (IsRun, Destination,
+ * GATag, GALogIntr) take effect at once.
+ */
+static void test_irt_cache_strict(void)
+{
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",irt-cache=strict");
+    t.no_flush = true;
+    edu_set_irte(&t, 5);
+    write_irte_guest(&t, 5, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_IS_RUN, .dest = 1, .vector = VEC_A,
+        .backing = PAGE_A });
+    iommu_flush_irt(&t);
+    edu_fire(&t);
+    g_assert_true(backing_irr_has(&t, PAGE_A, VEC_A));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-misses"), ==, 1);
+
+    /* Vector and GA root changed, no invalidation: the old ones. */
+    write_irte_guest(&t, 5, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_IS_RUN, .dest = 1, .vector = VEC_B,
+        .backing = PAGE_B });
+    backing_irr_clear(&t, PAGE_A);
+    edu_fire(&t);
+    g_assert_true(backing_irr_has(&t, PAGE_A, VEC_A));
+    g_assert_false(backing_irr_has(&t, PAGE_B, VEC_B));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 1);
+
+    /* IsRun, GATag, GALogIntr are not cached: a GA log entry now. */
+    write_irte_guest(&t, 5, &(GaIrte) {
+        .lo_flags = AMD_IOMMU_IRTE_LO_GA_LOG_INTR, .dest = 1, .tag = 0x55,
+        .vector = VEC_B, .backing = PAGE_B });
+    edu_fire(&t);
+    g_assert_cmphex(galog_entry(&t, 0), ==, galog_expect(0x55, EDU_DEVID));
+    g_assert_false(backing_irr_has(&t, PAGE_B, VEC_B));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 2);
+
+    /* The invalidation: the new vector and page. */
+    iommu_flush_irt(&t);
+    edu_fire(&t);
+    g_assert_true(backing_irr_has(&t, PAGE_B, VEC_B));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 2);
+
+    /* Guest mode -> remapped without invalidation: still posted. */
+    write_irte_remapped(&t, 5, 1, 0x66);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x66));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 3);
+    /* INVALIDATE_IOMMU_ALL drops it too. */
+    iommu_command(&t, (uint64_t)AMD_IOMMU_CMD_INVAL_ALL <<
+                  AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    iommu_completion_wait(&t, 0x600e);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 1, 0x66));
+
+    /* A remapped entry's vector and Destination are cached. */
+    write_irte_remapped(&t, 5, 0, 0x67);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 0, 0x67));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 4);
+
+    /* Control.IRTCacheDis = 1: nothing is cached. */
+    iommu_control_set(&t, AMD_IOMMU_CTRL_IRTCACHE_DIS, 0);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 0, 0x67));
+    write_irte_remapped(&t, 5, 0, 0x68);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 0, 0x68));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 4);
+    ga_stop(&t);
+}
+
+/* irt-cache=off, and reset, forget at once; a bad mode is refused. */
+static void test_irt_cache_modes(void)
+{
+    g_autofree char *err = NULL;
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",irt-cache=off");
+    t.no_flush = true;
+    edu_set_irte(&t, 5);
+    write_irte_remapped(&t, 5, 1, 0x61);
+    edu_fire(&t);
+    write_irte_remapped(&t, 5, 1, 0x62);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 1, 0x62));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-misses"), ==, 0);
+    ga_stop(&t);
+
+    /* The default with vapic=on caches (as the hardware does). */
+    ga_start(&t, GA_IOMMU);
+    t.no_flush = true;
+    edu_set_irte(&t, 5);
+    write_irte_remapped(&t, 5, 1, 0x61);
+    edu_fire(&t);
+    write_irte_remapped(&t, 5, 1, 0x62);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x62));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, 1);
+    ga_stop(&t);
+
+    g_assert_cmpint(run_qemu_device("amd-iommu,irt-cache=sometimes", &err),
+                    ==, 1);
+    g_assert_nonnull(strstr(err, "irt-cache=sometimes: use auto, on, "
+                            "strict or off"));
+}
+
+/*
+ * Remapping faults of remapped-mode entries are reported as guest-mode
+ * ones (with the vAPIC mode): RemapEn = 0, an unreadable IRTE, a
+ * reserved IntType and an index past IntTabLen log IO_PAGE_FAULT with
+ * I = 1 and the DTE's domain ID (unless SupIOPF), and set Signaled
+ * Target Abort.  A plain amd-iommu keeps upstream's silent abort.
+ */
+static void test_remap_faults(void)
+{
+    const uint64_t domid = 0x2a;
+    uint64_t dte2;
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU);
+    qtest_writeq(t.qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE + 8,
+                 domid);
+    g_assert_false(qpci_config_readw(t.iommu_pci, PCI_STATUS) &
+                   PCI_STATUS_SIG_TARGET_ABORT);
+
+    /* RemapEn = 0 in a remapped entry. */
+    write_irte_raw(&t, 4, 1ULL << AMD_IOMMU_IRTE_LO_DEST_SHIFT, 0x61);
+    edu_set_irte(&t, 4);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x61));
+    check_iopf(&t, 0, 0, MSI_ADDR);
+    g_assert_cmphex(qtest_readq(t.qts, EVTLOG_GPA) &
+                    AMD_IOMMU_EVT_DOMID_MASK, ==,
+                    domid << AMD_IOMMU_EVT_DOMID_SHIFT);
+    g_assert_true(qpci_config_readw(t.iommu_pci, PCI_STATUS) &
+                  PCI_STATUS_SIG_TARGET_ABORT);
+    /* ... with SupIOPF: dropped, no event. */
+    write_irte_raw(&t, 4, AMD_IOMMU_IRTE_LO_SUP_IOPF, 0x61);
+    edu_fire(&t);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==,
+                    AMD_IOMMU_EVT_SIZE);
+
+    /* A reserved IntType (3). */
+    write_irte_raw(&t, 4, AMD_IOMMU_IRTE_LO_REMAP_EN |
+                   3ULL << AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT |
+                   1ULL << AMD_IOMMU_IRTE_LO_DEST_SHIFT, 0x62);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x62));
+    check_iopf(&t, 1, AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
+               MSI_ADDR);
+
+    /* An index past IntTabLen (256 entries): not read at all. */
+    write_irte_remapped(&t, 300, 1, 0x63);
+    edu_set_irte(&t, 300);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x63));
+    check_iopf(&t, 2, 0, MSI_ADDR);
+
+    /* An IRT that is not RAM: the fault names the entry's address. */
+    dte2 = qtest_readq(t.qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE +
+                       16);
+    qtest_writeq(t.qts, DEVTAB_GPA + EDU_DEVID * AMD_IOMMU_DTE_SIZE + 16,
+                 (dte2 & ~AMD_IOMMU_DTE_Q2_IRT_ROOT_MASK) | NOT_RAM_GPA);
+    iommu_command(&t, (uint64_t)AMD_IOMMU_CMD_INVAL_DEVTAB <<
+                  AMD_IOMMU_CMD_OPCODE_SHIFT | EDU_DEVID, 0);
+    iommu_completion_wait(&t, 0x600f);
+    edu_set_irte(&t, 4);
+    edu_fire(&t);
+    check_iopf(&t, 3, 0, NOT_RAM_GPA + 4 * AMD_IOMMU_IRTE_GA_SIZE);
+    g_assert_cmpuint(ga_counter(&t, "ga-errors"), ==, 5);
+    ga_stop(&t);
+
+    /* Without the vAPIC mode: upstream's abort, no event. */
+    ga_start(&t, "amd-iommu,id=iommu,intremap=on,xtsup=on");
+    write_irte_raw(&t, 4, 1ULL << AMD_IOMMU_IRTE_LO_DEST_SHIFT, 0x61);
+    edu_set_irte(&t, 4);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x61));
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==, 0);
+    ga_stop(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* XT interrupts of the event log and COMPLETION_WAIT                 */
+/* ------------------------------------------------------------------ */
+
+static uint64_t xt_reg(uint8_t vector, uint32_t dest)
+{
+    return (uint64_t)vector << AMD_IOMMU_XT_INT_VECTOR_SHIFT |
+           (uint64_t)(dest & 0xffffff) << AMD_IOMMU_XT_INT_DEST_LO_SHIFT |
+           (uint64_t)(dest >> 24) << AMD_IOMMU_XT_INT_DEST_HI_SHIFT;
+}
+
+/*
+ * With IntCapXTEn (Linux in x2APIC mode) the event-log interrupt and
+ * COMPLETION_WAIT's go as register 0x170 says, not through the MSI;
+ * 0x170 and 0x178 exist with xtsup=on (no vAPIC mode needed).
+ */
+static void test_xt_event_interrupt(void)
+{
+    const uint8_t vec = 0x74;
+    GaTest t;
+
+    ga_start(&t, "amd-iommu,id=iommu,intremap=on,xtsup=on");
+    pci_set_msi(t.iommu_pci, t.iommu_msi, MSI_ADDR, IOMMU_VEC);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, ~0ULL);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL), ==,
+                    AMD_IOMMU_XT_INT_DM | AMD_IOMMU_XT_INT_DEST_LO_MASK |
+                    AMD_IOMMU_XT_INT_VECTOR_MASK |
+                    AMD_IOMMU_XT_INT_DEST_HI_MASK);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_PPR_INTCTL, xt_reg(0x76, 1));
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_XT_PPR_INTCTL), ==,
+                    xt_reg(0x76, 1));
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, xt_reg(vec, 1));
+    iommu_control_set(&t, AMD_IOMMU_CTRL_EVTINT_EN |
+                      AMD_IOMMU_CTRL_INTCAPXT_EN, 0);
+
+    /* An illegal command logs an event: its interrupt is XT's. */
+    iommu_command(&t, 0xfULL << AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==,
+                    AMD_IOMMU_EVT_SIZE);
+    g_assert_true(iommu_readq(&t, AMD_IOMMU_MMIO_STATUS) &
+                  AMD_IOMMU_STATUS_EVT_INT);
+    g_assert_true(lapic_irr_has(&t, 1, vec));
+    g_assert_false(lapic_irr_has(&t, 0, IOMMU_VEC));
+
+    /* COMPLETION_WAIT with its interrupt bit: the same register. */
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, xt_reg(vec + 1, 0));
+    qtest_writeq(t.qts, CW_STORE_GPA, 0);
+    iommu_command(&t, CW_STORE_GPA | AMD_IOMMU_CW_STORE |
+                  AMD_IOMMU_CW_INTERRUPT |
+                  ((uint64_t)AMD_IOMMU_CMD_COMPLETION_WAIT <<
+                   AMD_IOMMU_CMD_OPCODE_SHIFT), 0x77);
+    g_assert_cmphex(qtest_readq(t.qts, CW_STORE_GPA), ==, 0x77);
+    g_assert_true(lapic_irr_has(&t, 0, vec + 1));
+    g_assert_false(lapic_irr_has(&t, 0, IOMMU_VEC));
+
+    /* Masked (Linux writes 0): nothing, and still not the MSI. */
+    iommu_writeq(&t, AMD_IOMMU_MMIO_STATUS, AMD_IOMMU_STATUS_EVT_INT);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, 0);
+    iommu_command(&t, 0xfULL << AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_EVTLOG_TAIL), ==,
+                    2 * AMD_IOMMU_EVT_SIZE);
+    g_assert_false(lapic_irr_has(&t, 0, IOMMU_VEC));
+
+    /* IntCapXTEn = 0: the MSI, as upstream. */
+    iommu_control_set(&t, 0, AMD_IOMMU_CTRL_INTCAPXT_EN);
+    iommu_command(&t, 0xfULL << AMD_IOMMU_CMD_OPCODE_SHIFT, 0);
+    g_assert_true(lapic_irr_has(&t, 0, IOMMU_VEC));
+    ga_stop(&t);
+
+    /* Without xtsup the XT registers do not exist. */
+    memset(&t, 0, sizeof(t));
+    t.qts = qtest_init("-M q35 -device amd-iommu,id=iommu,intremap=on");
+    iommu_writeq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL, xt_reg(vec, 1));
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_XT_EVT_INTCTL), ==, 0);
+    qtest_quit(t.qts);
+}
+
 /* ------------------------------------------------------------------ */
 /* Measurement (only with AMD_IOMMU_GA_BENCH=N in the environment)    */
 /* ------------------------------------------------------------------ */
@@ -779,6 +1194,7 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-iommu-ga/config/features", test_features);
     qtest_add_func("/amd-iommu-ga/config/mission-line", test_mission_line);
     qtest_add_func("/amd-iommu-ga/config/refused", test_refused);
+    qtest_add_func("/amd-iommu-ga/config/efr2", test_efr2);
     qtest_add_func("/amd-iommu-ga/post/running", test_post_running);
     qtest_add_func("/amd-iommu-ga/post/not-running", test_post_not_running);
     qtest_add_func("/amd-iommu-ga/galog/xt-interrupt",
@@ -788,8 +1204,15 @@ int main(int argc, char **argv)
                    test_galog_overflow_restart);
     qtest_add_func("/amd-iommu-ga/galog/errors", test_galog_errors);
     qtest_add_func("/amd-iommu-ga/gappi", test_gappi);
+    qtest_add_func("/amd-iommu-ga/gappi/first-pending",
+                   test_gappi_first_pending);
     qtest_add_func("/amd-iommu-ga/errors", test_errors);
+    qtest_add_func("/amd-iommu-ga/errors/remapped", test_remap_faults);
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
+    qtest_add_func("/amd-iommu-ga/irt-cache/strict", test_irt_cache_strict);
+    qtest_add_func("/amd-iommu-ga/irt-cache/modes", test_irt_cache_modes);
+    qtest_add_func("/amd-iommu-ga/xt/event-interrupt",
+                   test_xt_event_interrupt);
     if (g_getenv("AMD_IOMMU_GA_BENCH")) {
         qtest_add_func("/amd-iommu-ga/bench", test_bench);
     }

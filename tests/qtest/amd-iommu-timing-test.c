@@ -272,7 +272,7 @@ static void test_off(void)
  */
 static void mig_source(GaTest *src, const char *uri)
 {
-    ga_start(src, MIG_IOMMU("intremap=on,xtsup=on,timing=on,"
+    ga_start(src, MIG_IOMMU("intremap=on,xtsup=on,vapic=on,timing=on,"
                             "timing-mhz=1000"));
     pci_set_msi(src->iommu_pci, src->iommu_msi, MSI_ADDR | (1 << 12),
                 IOMMU_VEC);
@@ -294,7 +294,7 @@ static void test_migrate_in_flight(void)
 
     mig_source(&src, uri);
     memset(&dst, 0, sizeof(dst));
-    dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on,timing=on,"
+    dst.qts = start_incoming(MIG_IOMMU("intremap=on,xtsup=on,vapic=on,timing=on,"
                                        "timing-mhz=1000"));
     qtest_qmp_assert_success(dst.qts, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s}}", uri);
@@ -366,7 +366,7 @@ static void test_refused(void)
         const char *error;
     } cases[] = {
         { "amd-iommu,intremap=off,timing=on", "timing=on times the guest" },
-        { "amd-iommu,intremap=on,timing=on,timing-mhz=0",
+        { "amd-iommu,intremap=on,vapic=on,timing=on,timing-mhz=0",
           "timing-mhz must be at least 1" },
     };
 

@@ -141,6 +141,13 @@
 #define AMD_IOMMU_EFR_GAM_MASK          AMD_AVIC_MASK(23, 21)
 #define AMD_IOMMU_EFR_GAM_VAPIC         (1ULL << AMD_IOMMU_EFR_GAM_SHIFT)
 
+/*
+ * Extended feature register 2 (MMIO 0x1a0; also the IVHD's "EFR
+ * Register Image 2", which Linux prefers).  GAPPIDisSup: the guest-mode
+ * IRTE's bit 5 is GAPPIDis (else reserved).
+ */
+#define AMD_IOMMU_EFR2_GAPPI_DIS_SUP    AMD_AVIC_BIT(4)
+
 /* ------------------------------------------------------------------ */
 /* AMD IOMMU: command buffer (16-byte commands, opcode in 63:60)      */
 /* ------------------------------------------------------------------ */
@@ -182,6 +189,8 @@
  * a failed write the IOMMU made itself, that write's address).
  */
 #define AMD_IOMMU_EVT_DEVID_MASK        AMD_AVIC_MASK(15, 0)
+#define AMD_IOMMU_EVT_DOMID_SHIFT       32      /* DomainID, DW1 15:0 */
+#define AMD_IOMMU_EVT_DOMID_MASK        AMD_AVIC_MASK(47, 32)
 #define AMD_IOMMU_EVT_IOPF_I            AMD_AVIC_BIT(51)    /* interrupt */
 #define AMD_IOMMU_EVT_IOPF_PR           AMD_AVIC_BIT(52)    /* present */
 #define AMD_IOMMU_EVT_IOPF_RW           AMD_AVIC_BIT(53)    /* write */
@@ -196,10 +205,13 @@
 #define AMD_IOMMU_DTE_SIZE              32
 #define AMD_IOMMU_DTE_Q0_V              AMD_AVIC_BIT(0)
 #define AMD_IOMMU_DTE_Q0_TV             AMD_AVIC_BIT(1)
+/* Quadword 1 (DTE bits 127:64): DomainID in 79:64. */
+#define AMD_IOMMU_DTE_Q1_DOMID_MASK     AMD_AVIC_MASK(15, 0)
 /* Quadword 2 (DTE bits 191:128): the interrupt part. */
 #define AMD_IOMMU_DTE_Q2_IV             AMD_AVIC_BIT(0)
 #define AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT 1      /* 2^n entries, n <= 11 */
 #define AMD_IOMMU_DTE_Q2_INTTABLEN_MASK AMD_AVIC_MASK(4, 1)
+#define AMD_IOMMU_DTE_INTTABLEN_MAX     11      /* 2048 entries */
 #define AMD_IOMMU_DTE_Q2_IRT_ROOT_MASK  AMD_AVIC_MASK(51, 6)
 #define AMD_IOMMU_DTE_Q2_INITPASS       AMD_AVIC_BIT(56)
 #define AMD_IOMMU_DTE_Q2_EINTPASS       AMD_AVIC_BIT(57)
@@ -231,13 +243,14 @@
 /* Low quadword, GuestMode = 0 (remapped). */
 #define AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT 2
 #define AMD_IOMMU_IRTE_LO_INTTYPE_MASK  AMD_AVIC_MASK(4, 2)
+#define AMD_IOMMU_IRTE_INTTYPE_ARBITRATED 1     /* 0 fixed; > 1 reserved */
 #define AMD_IOMMU_IRTE_LO_RQ_EOI        AMD_AVIC_BIT(5)
 #define AMD_IOMMU_IRTE_LO_DM            AMD_AVIC_BIT(6)
 #define AMD_IOMMU_IRTE_LO_REMAP_RSVD    AMD_AVIC_MASK(63, 32)
 
 /* Low quadword, GuestMode = 1 (guest virtual APIC). */
 #define AMD_IOMMU_IRTE_LO_GA_LOG_INTR   AMD_AVIC_BIT(2)
-#define AMD_IOMMU_IRTE_LO_GAPPI_DIS     AMD_AVIC_BIT(5)
+#define AMD_IOMMU_IRTE_LO_GAPPI_DIS     AMD_AVIC_BIT(5)     /* GAPPIDisSup */
 #define AMD_IOMMU_IRTE_LO_GA_RSVD       AMD_AVIC_MASK(4, 3)
 #define AMD_IOMMU_IRTE_LO_IS_RUN        AMD_AVIC_BIT(6)
 #define AMD_IOMMU_IRTE_LO_GA_TAG_SHIFT  32
@@ -253,6 +266,17 @@
 /* Reserved in guest mode: bits 11:8 and 55:52. */
 #define AMD_IOMMU_IRTE_HI_GA_RSVD       (AMD_AVIC_MASK(11, 8) | \
                                          AMD_AVIC_MASK(55, 52))
+/*
+ * Guest-mode fields the IOMMU does not cache: read from memory for every
+ * interrupt, after the IRR write (IsRun, Destination, GATag, GALogIntr;
+ * GAPPIDis too where it exists).  Everything else may be cached until
+ * INVALIDATE_INTERRUPT_TABLE.
+ */
+#define AMD_IOMMU_IRTE_LO_GA_UNCACHED   (AMD_IOMMU_IRTE_LO_IS_RUN | \
+                                         AMD_IOMMU_IRTE_LO_DEST_MASK | \
+                                         AMD_IOMMU_IRTE_LO_GA_TAG_MASK | \
+                                         AMD_IOMMU_IRTE_LO_GA_LOG_INTR)
+#define AMD_IOMMU_IRTE_HI_GA_UNCACHED   AMD_IOMMU_IRTE_HI_DEST_HI_MASK
 /* IRR of the vAPIC backing page the GA root pointer names. */
 #define AMD_IOMMU_GA_ROOT_SHIFT         12
 

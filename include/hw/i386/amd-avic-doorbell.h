@@ -54,6 +54,14 @@ bool amd_avic_doorbell_ring(uint32_t apic_id, AmdAvicDoorbellSource source);
  */
 bool amd_avic_set_irr(uint64_t backing, uint8_t vector);
 
+/*
+ * The same, and tell in @irr_was_clear whether the whole IRR (all
+ * 256 bits) was clear before: the IOMMU's GAPPI interrupt is only for
+ * the first pending interrupt.  The eight IRR words must be RAM.
+ */
+bool amd_avic_post_irr(uint64_t backing, uint8_t vector,
+                       bool *irr_was_clear);
+
 /* Rings so far from @source (including dropped ones), for tests. */
 uint64_t amd_avic_doorbell_count(AmdAvicDoorbellSource source);
 
