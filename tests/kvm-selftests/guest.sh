@@ -11,6 +11,7 @@ while read -r name limit args; do
         continue
     fi
     start=$(cut -d. -f1 /proc/uptime)
+    # shellcheck disable=SC2086  # the arguments, split
     timeout -s KILL "$limit" "/kst/$name" $args < /dev/null > "/tmp/$name.out" 2>&1
     rc=$?
     took=$(($(cut -d. -f1 /proc/uptime) - start))

@@ -118,6 +118,7 @@ boot() {        # boot MODE: run the list with kvm_amd avic=MODE
     local m=$1 log=$top/build/linux/kvm-selftests-avic$1-console.log
     local t0=$SECONDS yn=N name r s line msg ok=true
     [ "$m" = 1 ] && yn=Y
+    rm -f "$log"
     # no_timer_check: on a loaded host, Linux's boot-time check of the
     # IO-APIC timer can time out under TCG and panic the L1.
     msg=$("$top/scripts/run-linux.sh" -k "$LINUX_SRC_L1" -o "$log" \
@@ -167,8 +168,12 @@ report() {      # report MODE NAME
         echo "ok $n - $what # SKIP $(grep . <<< "${why[$m,$name]:-}" | tail -n 1)"
         return
     fi
-    [ "$r" = none ] && r="no result"
-    [ "$r" = timeout ] || [ "$r" = "no result" ] || r="exit status $r"
+    case $r in
+    none) r="no result" ;;
+    missing) r="not built" ;;
+    timeout) ;;
+    *) r="exit status $r" ;;
+    esac
     sed 's/^/#   /' <<< "${why[$m,$name]:-}" | grep -v '^#   $'
     local other=${rc[$((1 - m)),$name]:-none}
     if [ -n "${gaps[$name]:-}" ] && [ "$other" != 0 ]; then
