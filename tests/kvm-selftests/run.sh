@@ -25,6 +25,8 @@
 #
 #   tests/kvm-selftests/run.sh [TEST...]    default: the list below
 #   KST_MODES="1" runs one mode only (default "0 1").
+#   KST_KVM_AMD="PARAM=V,..." adds kvm_amd parameters in both modes,
+#   e.g. dump_invalid_vmcb=1 to see the VMCB of a failed VMRUN.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/pins.sh"
@@ -32,14 +34,16 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 # The tests, their timeouts (seconds, in the L1 under TCG; each takes a
 # fraction of it, see the times printed with each result) and their
-# arguments.  apic_bus_clock_test measures the APIC timer against the
-# TSC: -d 500 (ms, default 100) so that the L1 vCPU being descheduled
-# by a busy host for a few ms during an exit stays within its 5 %.
+# arguments ("NAME SECONDS [ARG...]").
+# Left out: apic_bus_clock_test, which checks the APIC timer to 5 %
+# against the TSC frequency L1 calibrated at boot; under TCG on a busy
+# host that calibration is off (one avic=0 run: L1 reported a 122 MHz
+# TSC), so it fails at random in either mode.  Tests that only skip
+# under TCG are left out too (docs/devel/kvm-selftests.rst).
 tests=(
     "xapic_ipi_test               60"
     "xapic_state_test            180"
     "xapic_tpr_test               30"
-    "apic_bus_clock_test          60 -d 500"
     "recalc_apic_map_test         60"
     "set_boot_cpu_id              30"
     "hyperv_ipi                   30"
@@ -123,7 +127,7 @@ boot() {        # boot MODE: run the list with kvm_amd avic=MODE
     # IO-APIC timer can time out under TCG and panic the L1.
     msg=$("$top/scripts/run-linux.sh" -k "$LINUX_SRC_L1" -o "$log" \
               -t "$limit" -i "$root" \
-              -a "no_timer_check qa.kvm_amd=avic=$m qa.run=kvm-selftests" -- \
+              -a "no_timer_check qa.kvm_amd=avic=$m${KST_KVM_AMD:+,$KST_KVM_AMD} qa.run=kvm-selftests" -- \
               -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2 \
               -device amd-iommu,intremap=on,xtsup=on 2>&1 >/dev/null) ||
         ok=false
