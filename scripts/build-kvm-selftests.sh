@@ -9,14 +9,16 @@
 # the whole series applies as Debian applies it.
 #
 # The result is cached in the cache dir under a key made of the two
-# pinned sha256 sums, this script and the compiler's version: a warm
-# machine neither downloads nor builds.
+# pinned sha256 sums, the recipe's version below and the compiler's
+# version: a warm machine neither downloads nor builds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/pins.sh"
 
-key=$( { echo "$LINUX_SRC_ORIG_SHA256 $LINUX_SRC_DEBIAN_SHA256"
-         cat "$0"; gcc --version | head -1; } | sha256sum | cut -c1-16)
+# Bump when what this script builds or installs changes.
+recipe=1
+key=$( { echo "$LINUX_SRC_ORIG_SHA256 $LINUX_SRC_DEBIAN_SHA256 $recipe"
+         gcc --version | head -1; } | sha256sum | cut -c1-16)
 out=$CACHE_DIR/kvm-selftests-$LINUX_SRC_VERSION-$key
 if [ -f "$out/.built" ]; then
     echo "$out"
@@ -85,6 +87,6 @@ for t in "$tmp"/build/x86/*; do
 done
 [ -x "$tmp/out/x86/xapic_ipi_test" ] || fail "no x86 selftests were built"
 touch "$tmp/out/.built"
-rm -rf "$out"
-mv "$tmp/out" "$out"
+# Another build of the same key may have finished meanwhile: keep it.
+[ -f "$out/.built" ] || { rm -rf "$out"; mv -T "$tmp/out" "$out"; }
 echo "$out"

@@ -95,7 +95,9 @@ if [ $# -gt 0 ]; then
 fi
 
 start=$SECONDS
-if ! kst=$("$top/scripts/build-kvm-selftests.sh"); then
+# The download's and the build's messages, as TAP comments.
+if ! kst=$("$top/scripts/build-kvm-selftests.sh" 2> >(sed 's/^/# /' >&2))
+then
     check "KVM selftests of linux $LINUX_SRC_VERSION build" false
     echo "1..$n"
     exit 1
