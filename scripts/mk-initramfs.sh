@@ -1,19 +1,22 @@
 #!/bin/bash
 # Build a busybox initramfs for the Linux tests and the demo.
-#   mk-initramfs.sh [-b PROGRAM]... OUT.cpio.gz LINUX_TREE MODULE...
+#   mk-initramfs.sh [-b PROGRAM]... [-d DIR]... OUT.cpio.gz LINUX_TREE MODULE...
 # LINUX_TREE is what fetch-linux.sh prints.
 # The image holds Debian's static busybox, our /init
 # (tests/linux/init), the report patterns, the static PROGRAMs (in
 # /bin), and the named kernel modules with everything they depend on,
-# decompressed and listed in load order in /etc/modules.
+# decompressed and listed in load order in /etc/modules.  Each DIR's
+# contents are copied into the image's root as they are.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 
 bins=()
-while getopts b: opt; do
+dirs=()
+while getopts b:d: opt; do
     case $opt in
     b) bins+=("$OPTARG") ;;
+    d) dirs+=("$OPTARG") ;;
     *) exit 2 ;;
     esac
 done
@@ -28,6 +31,9 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
 for b in "${bins[@]}"; do
     cp "$b" "$root/bin/"
+done
+for d in "${dirs[@]}"; do
+    cp -a "$d/." "$root/"
 done
 install -m 755 "$top/tests/linux/init" "$root/init"
 cp "$top/tests/linux/report-patterns" "$root/etc/report-patterns"

@@ -38,6 +38,17 @@ linux_pin() {
     eval "LINUX_SHA256=\$${v}_SHA256 LINUX_KVER=\$${v}_KVER"
 }
 
+# Linux source: Debian's source package, for KVM's selftests
+# (tools/testing/selftests/kvm), of the same series as the 7.2 L1 kernel.
+# The orig tarball and Debian's patches, each checked.
+LINUX_SRC_VERSION=7.2.8-1
+LINUX_SRC_ORIG=linux_7.2.8.orig.tar.xz
+LINUX_SRC_ORIG_SHA256=08f058f9de8d487e32a5c9e2855ee7e35bee1a047e77d37ba797d734c0cc07b3
+LINUX_SRC_DEBIAN=linux_7.2.8-1.debian.tar.xz
+LINUX_SRC_DEBIAN_SHA256=0882144238490cd844202ea9a91bb6cc563103b4a11cc5fe488b1415b9be1354
+# The L1 kernel the selftests run in (a name from LINUX_PINS).
+LINUX_SRC_L1=7.2
+
 # Downloads are cached here, outside the build tree, so that a clean
 # rebuild does not download again.
 CACHE_DIR=${QEMU_AVIC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-avic}

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Boot a pinned Debian kernel with our initramfs on build/'s QEMU.
 #   run-linux.sh [-k KERNEL] [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"]
-#                [-m "MODULES"] [-s COUNTERS] -- QEMU-ARG...
+#                [-m "MODULES"] [-s COUNTERS] [-i DIR] -- QEMU-ARG...
 # KERNEL names a pin in scripts/pins.sh (default: the first).
+# -i DIR adds DIR's contents to the initramfs (its own image, named
+# after DIR).
 # With -s, the guest holds after its report while our counters are read
 # over QMP into COUNTERS ("name value" lines; the IOMMU must have
 # id=iommu), then QEMU quits.
@@ -21,8 +23,10 @@ append=
 modules=kvm-amd
 counters=
 kernel=
-while getopts k:t:o:a:m:s: opt; do
+extra=
+while getopts k:t:o:a:m:s:i: opt; do
     case $opt in
+    i) extra=$OPTARG ;;
     k) kernel=$OPTARG ;;
     s) counters=$OPTARG ;;
     t) timeout=$OPTARG ;;
@@ -38,7 +42,7 @@ qemu=$top/build/qemu-system-x86_64
 [ -x "$qemu" ] || { echo "run-linux: $qemu missing; run make" >&2; exit 1; }
 tree=$("$here/fetch-linux.sh" ${kernel:+"$kernel"})
 mkdir -p "$top/build/linux" "$(dirname "$log")"
-initrd=$top/build/linux/initramfs-$(cat "$tree/kver").cpio.gz
+initrd=$top/build/linux/initramfs-$(cat "$tree/kver")${extra:+-$(basename "$extra")}.cpio.gz
 # Our static programs for the L1 guest: tests/linux/*.c, each with the
 # VMM library in tests/linux/vmm/.
 progs=()
@@ -53,7 +57,7 @@ for src in "$top"/tests/linux/*.c; do
     progs+=(-b "$prog")
 done
 # shellcheck disable=SC2086  # a list of module names
-"$here/mk-initramfs.sh" "${progs[@]}" "$initrd" "$tree" $modules
+"$here/mk-initramfs.sh" "${progs[@]}" ${extra:+-d "$extra"} "$initrd" "$tree" $modules
 
 qmp=()
 if [ -n "$counters" ]; then

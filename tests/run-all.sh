@@ -18,6 +18,8 @@
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
 #           GA log wake-ups (tests/linux/e2e.sh)
+#   kvm-selftests  Linux's KVM selftests (APIC/SVM) in a Linux 7.2 L1,
+#           kvm_amd avic=0 and avic=1 (tests/kvm-selftests/run.sh)
 #
 # TESTS="qtest" limits the run to the named groups.
 set -uo pipefail
@@ -32,6 +34,7 @@ groups=(
     "timing tests/timing/run.sh"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
+    "kvm-selftests tests/kvm-selftests/run.sh"
 )
 
 passed=0 failed=0 skipped=0
