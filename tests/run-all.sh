@@ -8,6 +8,8 @@
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
 #   guest   the test hypervisor suite (tests/guest/run.sh)
+#   migrate the test hypervisor's stress test, live-migrated once in each
+#           of its phases (tests/guest/migrate.py; --long for more)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
@@ -22,6 +24,7 @@ groups=(
     "style  tests/checkpatch.sh"
     "qtest  tests/qtest/run-qtests.sh"
     "guest  tests/guest/run.sh"
+    "migrate tests/guest/migrate.py"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
 )
