@@ -4,6 +4,7 @@
     tests/guest/migrate.py                  # short: make check's 'migrate'
     tests/guest/migrate.py --long           # the full stress, 10 migrations
     tests/guest/migrate.py --image stress --migrations 6 --interval 3
+    (a guest that finishes before the last of these is not a failure)
 
 One QEMU runs a tests/guest image (default migrate-stress: the stress
 test with 30,000 interrupts per mode).  At each migration point a new
@@ -165,11 +166,11 @@ def main():
     ap.add_argument("--image", default="migrate-stress")
     ap.add_argument("--migrations", type=int, default=None,
                     help="migrate this many times, every --interval s")
-    ap.add_argument("--interval", type=float, default=2.5,
+    ap.add_argument("--interval", type=float, default=2,
                     help="seconds between migrations")
     ap.add_argument("--timeout", type=float, default=240)
     ap.add_argument("--long", action="store_true",
-                    help="--image stress --migrations 10 --interval 2.5")
+                    help="--image stress --migrations 10 (every --interval s)")
     a = ap.parse_args()
     if a.long:
         a.image, a.migrations = "stress", a.migrations or 10
@@ -202,9 +203,14 @@ def main():
                 wait_output(vms, phase, a.timeout)
             time.sleep(pause)
             if src.proc.poll() is not None:
+                dst.kill()
+                if phase is None and i > 1:
+                    # Every --interval: the guest was just faster.
+                    print(f"# migrate: the guest finished before "
+                          f"migration {i}")
+                    break
                 report(False, f"migration {i}: the guest had already "
                        f"finished (status {src.proc.returncode})")
-                dst.kill()
                 break
             vms.append(dst)
             info = migrate(src, uri, 60)
