@@ -2,12 +2,14 @@
 #   make          build build/qemu-system-x86_64 (configuring first if needed)
 #   make check    build, then run every test; the last line counts them
 #   make demo     boot Linux on our QEMU and show what it says
+#   make check-sanitize  the qtests and the guest suite on an ASan+UBSan
+#                 build in build-san/ (slow; not part of make check)
 # QEMU itself is built by ninja in build/, configured by ./configure.
 
 NINJA ?= ninja
 QEMU := build/qemu-system-x86_64
 
-.PHONY: all check demo configure clean distclean FORCE
+.PHONY: all check check-sanitize demo configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -30,8 +32,11 @@ check: $(QEMU)
 demo: $(QEMU)
 	scripts/demo.sh
 
+check-sanitize:
+	scripts/check-sanitize.sh
+
 clean:
 	$(NINJA) -C build clean
 
 distclean:
-	rm -rf build qemu
+	rm -rf build build-san qemu

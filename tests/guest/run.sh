@@ -40,7 +40,7 @@ if [ "${SOFT_IOMMU:-}" = 1 ]; then
 else
     out=${OUT:-$top/build/guest}
 fi
-qemu=${QEMU:-$top/build/qemu-system-x86_64}
+qemu=${QEMU:-$top/${QEMU_AVIC_BUILD:-build}/qemu-system-x86_64}
 logs=$out/logs
 
 # ---- build (from source every time; make keeps it incremental) ----
