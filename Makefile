@@ -4,12 +4,14 @@
 #   make demo     boot Linux on our QEMU and show what it says
 #   make compare  the timing model's GA log vs GAPPI report (first
 #                 skeleton): build/compare/report.txt
+#   make check-sanitize  the qtests and the guest suite on an ASan+UBSan
+#                 build in build-san/ (slow; not part of make check)
 # QEMU itself is built by ninja in build/, configured by ./configure.
 
 NINJA ?= ninja
 QEMU := build/qemu-system-x86_64
 
-.PHONY: all check demo compare configure clean distclean FORCE
+.PHONY: all check check-sanitize demo compare configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -35,8 +37,11 @@ demo: $(QEMU)
 compare: $(QEMU)
 	scripts/compare.sh
 
+check-sanitize:
+	scripts/check-sanitize.sh
+
 clean:
 	$(NINJA) -C build clean
 
 distclean:
-	rm -rf build qemu
+	rm -rf build build-san qemu

@@ -8,9 +8,10 @@
 #   - the option ROMs (linuxboot_dma.bin for -kernel, kvmvapic.bin, ...)
 #     are built from pc-bios/optionrom, which ninja does not do, and
 #     linked into the bundle's data directory.
+# QEMU_AVIC_BUILD=DIR does it for DIR (relative to the checkout) instead.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build
+build=$top/${QEMU_AVIC_BUILD:-build}
 bundle=$build/qemu-bundle
 
 make -s -C "$build/pc-bios/optionrom" >/dev/null

@@ -14,6 +14,8 @@
 #   guest   the test hypervisor suite (tests/guest/run.sh)
 #   timing  the IOMMU's timing model: the posting groups with timing=on,
 #           the same timeline twice under icount (tests/timing/run.sh)
+#   migrate the test hypervisor's stress test, live-migrated once in each
+#           of its phases (tests/guest/migrate.py; --long for more)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
@@ -32,6 +34,7 @@ groups=(
     "upstream-qtest  tests/qtest/run-upstream-qtests.sh"
     "guest  tests/guest/run.sh"
     "timing tests/timing/run.sh"
+    "migrate tests/guest/migrate.py"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"

@@ -52,7 +52,7 @@ if [ "${SOFT_IOMMU:-}" = 1 ]; then
 else
     out=${OUT:-$top/build/guest}
 fi
-qemu=${QEMU:-$top/build/qemu-system-x86_64}
+qemu=${QEMU:-$top/${QEMU_AVIC_BUILD:-build}/qemu-system-x86_64}
 logs=$out/logs
 [ "${TIMING:-}" = on ] && logs=$out/logs-timing
 
