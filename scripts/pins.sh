@@ -38,6 +38,18 @@ linux_pin() {
     eval "LINUX_SHA256=\$${v}_SHA256 LINUX_KVER=\$${v}_KVER"
 }
 
+# kernel_label KERNEL: a short name for logs: the pin's name, or for a
+# kernel of one's own (a path, or "a.deb b.deb") its first file's name.
+kernel_label() {
+    local f=${1%% *}
+    case $f in
+    */* | *.deb)
+        f=$(basename "$f") f=${f%.deb} f=${f%%_*}
+        echo "$f" | sed -E "s/^linux-(image|binary)-//" ;;
+    *) echo "$f" ;;
+    esac
+}
+
 # Downloads are cached here, outside the build tree, so that a clean
 # rebuild does not download again.
 CACHE_DIR=${QEMU_AVIC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-avic}

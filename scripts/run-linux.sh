@@ -1,11 +1,21 @@
 #!/bin/bash
-# Boot a pinned Debian kernel with our initramfs on build/'s QEMU.
+# Boot an L1 kernel with our initramfs on build/'s QEMU.
 #   run-linux.sh [-k KERNEL] [-t SECONDS] [-o LOG] [-a "KERNEL ARGS"]
-#                [-m "MODULES"] [-s COUNTERS] -- QEMU-ARG...
-# KERNEL names a pin in scripts/pins.sh (default: the first).
+#                [-m "MODULES"] [-n "NEEDS"] [-b PROGRAM]... [-s COUNTERS]
+#                [-i] -- QEMU-ARG...
+# KERNEL names a pin in scripts/pins.sh (default: the first), or is the
+# path of a bzImage or of Debian packages ("a.deb b.deb"); see
+# fetch-linux.sh.  $KERNEL_ARGS is added to the kernel command line.
+# NEEDS (kvm, vfio, iommu) are what the run needs from the kernel: a
+# kernel without one fails with the config option it lacks (the
+# modules are checked here, the rest by /init).  -b adds a static
+# program to the initramfs's /bin, besides ours (tests/linux/*.c).
 # With -s, the guest holds after its report while our counters are read
 # over QMP into COUNTERS ("name value" lines; the IOMMU must have
 # id=iommu), then QEMU quits.
+# With -i, the console is this terminal (serial and QEMU's monitor on
+# stdio, Ctrl-a c switches) and a QMP socket waits at
+# build/linux/run.qmp; no timeout and no report are expected.
 # The QEMU arguments choose the machine (CPU model, IOMMU line, ...).
 # The whole serial console goes to LOG (default build/linux/console.log),
 # QEMU's stderr to LOG.stderr;
@@ -21,9 +31,15 @@ append=
 modules=kvm-amd
 counters=
 kernel=
-while getopts k:t:o:a:m:s: opt; do
+needs=
+interactive=
+extra=()
+while getopts k:t:o:a:m:n:b:s:i opt; do
     case $opt in
     k) kernel=$OPTARG ;;
+    n) needs=$OPTARG ;;
+    b) extra+=(-b "$OPTARG") ;;
+    i) interactive=1 ;;
     s) counters=$OPTARG ;;
     t) timeout=$OPTARG ;;
     o) log=$OPTARG ;;
@@ -37,8 +53,10 @@ shift $((OPTIND - 1))
 qemu=$top/build/qemu-system-x86_64
 [ -x "$qemu" ] || { echo "run-linux: $qemu missing; run make" >&2; exit 1; }
 tree=$("$here/fetch-linux.sh" ${kernel:+"$kernel"})
+kver=$(cat "$tree/kver")
 mkdir -p "$top/build/linux" "$(dirname "$log")"
-initrd=$top/build/linux/initramfs-$(cat "$tree/kver").cpio.gz
+initrd=$top/build/linux/initramfs-$$.cpio.gz
+trap 'rm -f "$initrd"' EXIT
 # Our static programs for the L1 guest: tests/linux/*.c, each with the
 # VMM library in tests/linux/vmm/.
 progs=()
@@ -52,10 +70,51 @@ for src in "$top"/tests/linux/*.c; do
     fi
     progs+=(-b "$prog")
 done
+# What the config says the kernel lacks, before any boot: an AMD IOMMU
+# with interrupt remapping (when the machine has one); the modules are
+# checked by mk-initramfs.sh.
+if [ -f "$tree/config" ] && [[ " $needs " == *" iommu "* ]]; then
+    for opt in CONFIG_AMD_IOMMU CONFIG_IRQ_REMAP; do
+        if ! grep -qx "$opt=y" "$tree/config"; then
+            echo "run-linux: kernel $kver lacks $opt (not =y in its config)" >&2
+            exit 3
+        fi
+    done
+fi
 # shellcheck disable=SC2086  # a list of module names
-"$here/mk-initramfs.sh" "${progs[@]}" "$initrd" "$tree" $modules
+"$here/mk-initramfs.sh" "${progs[@]}" "${extra[@]}" "$initrd" "$tree" \
+    $modules || exit 3
+append="$append ${KERNEL_ARGS:-}"
+[ -n "$needs" ] && append="$append qa.need=${needs// /,}"
+# A kernel with KVM built in takes its parameters from the command line
+# (the modules get them from /init): qa.kvm_amd=avic=1 -> kvm_amd.avic=1.
+if [ -f "$tree/builtin-only" ]; then
+    for arg in $append; do
+        case $arg in
+        qa.kvm*=* | qa.vfio*=*)
+            m=${arg%%=*} m=${m#qa.}
+            for p in $(echo "${arg#*=}" | tr ',' ' '); do
+                append="$append $m.$p"
+            done ;;
+        esac
+    done
+fi
 
 qmp=()
+if [ -n "$interactive" ]; then
+    sock=$top/build/linux/run.qmp
+    rm -f "$sock"
+    echo "run-linux: Linux $kver; QMP at $sock; Ctrl-a c for the monitor," \
+         "Ctrl-a x quits" >&2
+    rc=0
+    "$qemu" -display none -vga none -nic none -no-reboot -m 1G \
+        -serial mon:stdio -qmp "unix:$sock,server=on,wait=off" \
+        -kernel "$tree/vmlinuz" -initrd "$initrd" \
+        -append "console=ttyS0 panic=-1 quiet $append qa.shell=1" \
+        "$@" || rc=$?
+    rm -f "$sock"
+    exit $rc
+fi
 if [ -n "$counters" ]; then
     sock=$top/build/linux/qmp.$$.sock
     qmp=(-qmp "unix:$sock,server=on,wait=off")
@@ -101,3 +160,7 @@ if ! grep -q '^qa: ----- end -----' "$log"; then
     exit 1
 fi
 tr -d '\r' < "$log" | sed -n 's/^qa: //p'
+if grep -q '^qa: lacks: ' "$log"; then
+    tr -d '\r' < "$log" | sed -n "s/^qa: lacks: /run-linux: kernel $kver lacks /p" >&2
+    exit 3
+fi
