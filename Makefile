@@ -2,12 +2,16 @@
 #   make          build build/qemu-system-x86_64 (configuring first if needed)
 #   make check    build, then run every test; the last line counts them
 #   make demo     boot Linux on our QEMU and show what it says
+#   make run      boot Linux on the mission's line: RUN="l2-edu 1000 halted"
+#                 runs one program, no RUN gives a shell (scripts/run.sh)
+# KERNEL= (a pin, a bzImage or Debian packages) and KERNEL_ARGS= choose
+# the L1 kernel for demo, run and the Linux tests.
 # QEMU itself is built by ninja in build/, configured by ./configure.
 
 NINJA ?= ninja
 QEMU := build/qemu-system-x86_64
 
-.PHONY: all check demo configure clean distclean FORCE
+.PHONY: all check demo run configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -29,6 +33,9 @@ check: $(QEMU)
 
 demo: $(QEMU)
 	scripts/demo.sh
+
+run: $(QEMU)
+	scripts/run.sh
 
 clean:
 	$(NINJA) -C build clean
