@@ -8,6 +8,9 @@
 #   style   QEMU's checkpatch.pl over our C files and patches
 #   qtest   the qtests in tests/qtest/amd-avic-qtests.txt
 #   guest   the test hypervisor suite (tests/guest/run.sh)
+#   kernel  your own kernel: KERNEL= errors (no boot), the GAPPI detection
+#           on kernel-log fixtures, make run RUN=..., a bzImage without KVM
+#           (tests/linux/kernel.sh)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
@@ -22,6 +25,7 @@ groups=(
     "style  tests/checkpatch.sh"
     "qtest  tests/qtest/run-qtests.sh"
     "guest  tests/guest/run.sh"
+    "kernel tests/linux/kernel.sh"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
 )
