@@ -40,6 +40,9 @@ events=$events,kvm:kvm_apicv_inhibit_changed
 
 . "$top/tests/linux/tap.sh"
 . "$top/tests/linux/ga-mode.sh"
+# E2E_RUN_LINUX: a stand-in for run-linux.sh that plays back an L1
+# report, so that tests/linux/kernel.sh can check these checks.
+run_linux=${E2E_RUN_LINUX:-$top/scripts/run-linux.sh}
 gappi_args=
 [ "${GAPPI:-0}" = 1 ] && gappi_args=amd_iommu=gappi
 counter() { awk -v k="$1" '$1 == k { print $2 }' "$counters"; }
@@ -68,7 +71,7 @@ phase() {       # phase MODE
     counters=$top/build/linux/e2e-$k-$1.counters
     rm -f "$counters"
     echo "# ---- $mode: l2-edu $count $mode, Linux $k"
-    out=$("$top/scripts/run-linux.sh" -k "$kernel" -t 300 -o "$log" \
+    out=$("$run_linux" -k "$kernel" -t 300 -o "$log" \
               -s "$counters" -m "kvm-amd vfio-pci vfio_iommu_type1" \
               -n "kvm vfio iommu" \
               -a "qa.kvm_amd=avic=1 qa.run=l2-edu,$count,$mode qa.trace=$events $gappi_args" \

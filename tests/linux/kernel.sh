@@ -5,7 +5,10 @@
 #       kernel, an unknown pin; Debian packages made here from the
 #       pinned 6.12 kernel that lack the AMD IOMMU (config), kvm_amd or
 #       vfio-pci (modules), each failing with the option it lacks;
-#       RUN= errors.
+#       RUN= errors; e2e's and the demo's GAPPI checks against an L1
+#       report played back by tests/linux/fixtures/fake-run-linux.sh
+#       (what a GAPPI kernel would say), and that they fail when L1's
+#       PIW count differs from our ga-gappi-interrupts.
 #   two boots: make run RUN="l2-edu 50 halted" with the default kernel
 #       prints the L2's counts and our counters; the pinned 6.12
 #       vmlinuz given as a bzImage (its KVM and VFIO are modules, which
@@ -24,6 +27,27 @@ for f in dmesg-gappi:gappi dmesg-gappi-galog:galog dmesg-gappi-refused:refused \
     mode=$(ga_mode < "$fixtures/${f%%:*}.txt")
     check "ga-mode: ${f%%:*}.txt is ${f#*:} ($mode)" test "$mode" = "${f#*:}"
 done
+
+# ---- e2e and the demo with a GAPPI kernel, played back
+fake=$top/tests/linux/fixtures/fake-run-linux.sh
+out=$(E2E_RUN_LINUX=$fake GAPPI=1 "$top/tests/linux/e2e.sh" -k fake-gappi 20)
+check "e2e, GAPPI kernel with amd_iommu=gappi: every check passes" \
+    test "$(grep -c '^not ok' <<< "$out")" = 0
+check "e2e, GAPPI kernel: the halted phase checks PIW = ga-gappi-interrupts" \
+    says "halted: L1 counted each as PIW (20)"
+check "e2e, GAPPI kernel: ... and no GA log" says "halted: no GA log interrupt"
+out=$(E2E_RUN_LINUX=$fake FAKE_PIW=19 GAPPI=1 "$top/tests/linux/e2e.sh" -k fake-gappi 20)
+check "e2e, GAPPI kernel, one PIW missing: that check fails" \
+    says "not ok 19 - fake-gappi: halted: L1 counted each as PIW (19)"
+out=$(E2E_RUN_LINUX=$fake GAPPI=1 DEMO_COUNT=20 "$top/scripts/demo.sh")
+check "demo, GAPPI kernel: says L1 uses GAPPI" says "L1 uses GAPPI"
+check "demo, GAPPI kernel: the halted phase is the GAPPI one" \
+    says "the IOMMU wakes it with a GAPPI interrupt"
+out=$(E2E_RUN_LINUX=$fake DEMO_COUNT=20 "$top/scripts/demo.sh")
+check "demo, GAPPI kernel without amd_iommu=gappi: one line says no GAPPI" \
+    test "$(grep -c 'L1 has no GAPPI' <<< "$out")" = 1
+check "demo, ... and shows the GA log path" \
+    says "posted interrupts go through the GA log"
 
 # ---- bad kernels, before any boot
 # fails_with MESSAGE COMMAND...: the command fails and says MESSAGE.
