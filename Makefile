@@ -6,12 +6,16 @@
 #                 skeleton): build/compare/report.txt
 #   make check-sanitize  the qtests and the guest suite on an ASan+UBSan
 #                 build in build-san/ (slow; not part of make check)
+#   make run      boot Linux on the mission's line: RUN="l2-edu 1000 halted"
+#                 runs one program, no RUN gives a shell (scripts/run.sh)
+# KERNEL= (a pin, a bzImage or Debian packages) and KERNEL_ARGS= choose
+# the L1 kernel for demo, run and the Linux tests.
 # QEMU itself is built by ninja in build/, configured by ./configure.
 
 NINJA ?= ninja
 QEMU := build/qemu-system-x86_64
 
-.PHONY: all check check-sanitize demo compare configure clean distclean FORCE
+.PHONY: all check check-sanitize demo run compare configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -39,6 +43,9 @@ compare: $(QEMU)
 
 check-sanitize:
 	scripts/check-sanitize.sh
+
+run: $(QEMU)
+	scripts/run.sh
 
 clean:
 	$(NINJA) -C build clean

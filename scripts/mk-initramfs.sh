@@ -7,6 +7,10 @@
 # /bin), and the named kernel modules with everything they depend on,
 # decompressed and listed in load order in /etc/modules.  Each DIR's
 # contents are copied into the image's root as they are.
+# A module the kernel has built in (modules.builtin, or =y in its
+# config) is left out; one it has neither way fails with the config
+# option it lacks.  A bzImage's tree (builtin-only) has no modules: its
+# /init checks what it finds at run time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -53,15 +57,40 @@ add_module() {
     done
     order+=("$rel")
 }
+# The config option that builds module $1.
+config_of() {
+    case ${1//-/_} in
+    kvm_amd) echo CONFIG_KVM_AMD ;;
+    vfio_pci) echo CONFIG_VFIO_PCI ;;
+    *) echo "CONFIG_$(echo "${1//-/_}" | tr a-z A-Z)" ;;
+    esac
+}
+builtin() {     # builtin MODULE: the kernel has it built in
+    local re="(^|/)(${1//[-_]/[-_]})\.ko\$"
+    grep -qE "$re" "$moddir/modules.builtin" ||
+        grep -qx "$(config_of "$1")=y" "$tree/config" 2>/dev/null
+}
 for m in "$@"; do
-    rel=$(grep -m1 -E "(^|/)$m\.ko(\.xz)?:" "$moddir/modules.dep" |
-          cut -d: -f1) || true
-    [ -n "$rel" ] || { echo "mk-initramfs: no module $m" >&2; exit 1; }
+    [ -f "$tree/builtin-only" ] && continue
+    rel=$(grep -m1 -E "(^|/)${m//[-_]/[-_]}\.ko(\.[a-z]+)?:" \
+          "$moddir/modules.dep" | cut -d: -f1) || true
+    if [ -z "$rel" ]; then
+        builtin "$m" && continue
+        echo "mk-initramfs: kernel $(cat "$tree/kver") lacks $(config_of "$m")" \
+             "(no $m module in lib/modules and not built in)" >&2
+        exit 1
+    fi
     add_module "$rel"
 done
 for rel in "${order[@]}"; do
-    name=$(basename "$rel" .ko.xz)
-    xz -dc "$moddir/$rel" > "$root/lib/modules/$name.ko"
+    name=$(basename "$rel")
+    name=${name%.ko*}
+    case $rel in
+    *.ko.xz) xz -dc "$moddir/$rel" ;;
+    *.ko.zst) zstd -dcq "$moddir/$rel" ;;
+    *.ko.gz) gzip -dc "$moddir/$rel" ;;
+    *) cat "$moddir/$rel" ;;
+    esac > "$root/lib/modules/$name.ko"
     echo "$name" >> "$root/etc/modules"
 done
 touch "$root/etc/modules"

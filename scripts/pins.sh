@@ -49,6 +49,18 @@ LINUX_SRC_DEBIAN_SHA256=0882144238490cd844202ea9a91bb6cc563103b4a11cc5fe488b1415
 # The L1 kernel the selftests run in (a name from LINUX_PINS).
 LINUX_SRC_L1=7.2
 
+# kernel_label KERNEL: a short name for logs: the pin's name, or for a
+# kernel of one's own (a path, or "a.deb b.deb") its first file's name.
+kernel_label() {
+    local f=${1%% *}
+    case $f in
+    */* | *.deb)
+        f=$(basename "$f") f=${f%.deb} f=${f%%_*}
+        echo "$f" | sed -E "s/^linux-(image|binary)-//" ;;
+    *) echo "$f" ;;
+    esac
+}
+
 # Downloads are cached here, outside the build tree, so that a clean
 # rebuild does not download again.
 CACHE_DIR=${QEMU_AVIC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-avic}

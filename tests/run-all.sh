@@ -16,6 +16,9 @@
 #           the same timeline twice under icount (tests/timing/run.sh)
 #   migrate the test hypervisor's stress test, live-migrated once in each
 #           of its phases (tests/guest/migrate.py; --long for more)
+#   kernel  your own kernel: KERNEL= errors (no boot), the GAPPI detection
+#           on kernel-log fixtures, make run RUN=..., a bzImage without KVM
+#           (tests/linux/kernel.sh)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
@@ -35,6 +38,7 @@ groups=(
     "guest  tests/guest/run.sh"
     "timing tests/timing/run.sh"
     "migrate tests/guest/migrate.py"
+    "kernel tests/linux/kernel.sh"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"

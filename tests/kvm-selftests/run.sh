@@ -126,11 +126,9 @@ boot() {        # boot MODE: run the list with kvm_amd avic=MODE
     local t0=$SECONDS yn=N name r s line msg ok=true
     [ "$m" = 1 ] && yn=Y
     rm -f "$log"
-    # no_timer_check: on a loaded host, Linux's boot-time check of the
-    # IO-APIC timer can time out under TCG and panic the L1.
     msg=$("$top/scripts/run-linux.sh" -k "$LINUX_SRC_L1" -o "$log" \
-              -t "$limit" -i "$root" \
-              -a "no_timer_check qa.kvm_amd=avic=$m${KST_KVM_AMD:+,$KST_KVM_AMD} qa.run=kvm-selftests" -- \
+              -t "$limit" -d "$root" \
+              -a "qa.kvm_amd=avic=$m${KST_KVM_AMD:+,$KST_KVM_AMD} qa.run=kvm-selftests" -- \
               -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2 \
               -device amd-iommu,intremap=on,xtsup=on 2>&1 >/dev/null) ||
         ok=false

@@ -326,10 +326,12 @@ int main(int argc, char **argv)
     }
     delivered = vmm_vcpu_run(&vmm, &v0);
 
+    /* halt_wakeup: KVM woke the blocked vCPU (GA log or GAPPI path). */
     printf("l2-edu: mode %s sent %u delivered %u exits %llu irq_exits %llu "
-           "halt_exits %llu\n", mode, count, delivered,
+           "halt_exits %llu halt_wakeup %llu\n", mode, count, delivered,
            (unsigned long long)vmm_vcpu_stat(&v0, "exits"),
            (unsigned long long)vmm_vcpu_stat(&v0, "irq_exits"),
-           (unsigned long long)vmm_vcpu_stat(&v0, "halt_exits"));
+           (unsigned long long)vmm_vcpu_stat(&v0, "halt_exits"),
+           (unsigned long long)vmm_vcpu_stat(&v0, "halt_wakeup"));
     return delivered == count ? 0 : 1;
 }

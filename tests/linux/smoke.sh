@@ -4,7 +4,9 @@
 # AVIC and x2AVIC, reaches userspace, loads kvm_amd avic=1 and reports
 # what it enabled; then KVM runs a two-vCPU L2 whose vCPUs send each
 # other IPIs through AVIC (tests/linux/l2-ipi.c).
-#   tests/linux/smoke.sh [KERNEL...]     default: every pinned kernel
+#   tests/linux/smoke.sh [KERNEL...]     default: $KERNEL if set (a pin,
+#                                        or paths, see fetch-linux.sh),
+#                                        else every pinned kernel
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/pins.sh"
@@ -13,10 +15,11 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 ipis=1000
 
 smoke() {       # smoke KERNEL
-    local k=$1 log=$top/build/linux/smoke-$1-console.log start=$SECONDS
-    local line exits
-    if ! out=$("$top/scripts/run-linux.sh" -k "$k" -t 240 -o "$log" \
-               -a "qa.kvm_amd=avic=1 qa.run=l2-ipi,$ipis" -- \
+    local k log start=$SECONDS line exits
+    k=$(kernel_label "$1")
+    log=$top/build/linux/smoke-$k-console.log
+    if ! out=$("$top/scripts/run-linux.sh" -k "$1" -t 240 -o "$log" \
+               -n "kvm iommu" -a "qa.kvm_amd=avic=1 qa.run=l2-ipi,$ipis" -- \
                -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2 \
                -device amd-iommu,intremap=on,xtsup=on,vapic=on 2>&1); then
         echo "$out" | sed 's/^/# /'
@@ -39,7 +42,11 @@ smoke() {       # smoke KERNEL
         test "${exits:-999}" -lt 20
 }
 
-for k in ${*:-$LINUX_PINS}; do
+if [ $# = 0 ]; then
+    # shellcheck disable=SC2086  # a list of names
+    if [ -n "${KERNEL:-}" ]; then set -- "$KERNEL"; else set -- $LINUX_PINS; fi
+fi
+for k in "$@"; do
     smoke "$k"
 done
 echo "1..$n"
