@@ -73,18 +73,6 @@ static char *hmp(QTestState *qts, const char *cmd)
     return g_string_free(out, false);
 }
 
-static uint64_t qom_uint(QTestState *qts, const char *path, const char *prop)
-{
-    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': %s, 'property': %s}}", path, prop);
-    uint64_t val;
-
-    g_assert(qdict_haskey(rsp, "return"));
-    val = qdict_get_int(rsp, "return");
-    qobject_unref(rsp);
-    return val;
-}
-
 /* How many properties of @path start with @prefix (qom-list). */
 static int qom_count(QTestState *qts, const char *path, const char *prefix)
 {
@@ -120,7 +108,7 @@ static int check_section(QTestState *qts, const char *text, const char *header,
             continue;
         }
         if (in && sscanf(lines[i], " %63s %" SCNu64, key, &val) == 2) {
-            g_assert_cmpuint(val, ==, qom_uint(qts, path, key));
+            g_assert_cmpuint(val, ==, qom_get_uint(qts, path, key));
             n++;
         }
     }

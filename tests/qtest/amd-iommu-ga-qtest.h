@@ -80,16 +80,44 @@ static inline void iommu_control_set(GaTest *t, uint64_t set, uint64_t clear)
     iommu_writeq(t, AMD_IOMMU_MMIO_CONTROL, (ctrl & ~clear) | set);
 }
 
-static inline uint64_t ga_counter(GaTest *t, const char *name)
+/* An integer QOM property of @path (a counter). */
+static inline uint64_t qom_get_uint(QTestState *qts, const char *path,
+                                    const char *name)
 {
-    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': %s, 'property': %s}}", IOMMU_QOM, name);
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': %s, 'property': %s}}", path, name);
     uint64_t val;
 
     g_assert(qdict_haskey(rsp, "return"));
     val = qdict_get_int(rsp, "return");
     qobject_unref(rsp);
     return val;
+}
+
+static inline uint64_t ga_counter(GaTest *t, const char *name)
+{
+    return qom_get_uint(t->qts, IOMMU_QOM, name);
+}
+
+/*
+ * Run QEMU with @device, which it must refuse; return its exit status,
+ * its stderr in @err.  timeout(1) stops one that wrongly starts.
+ */
+static inline int run_qemu_device(const char *device, char **err)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *dev = g_strdup(device);
+    const char *argv[] = {
+        "timeout", "20", qemu, "-M", "q35", "-accel", "qtest",
+        "-display", "none", "-nodefaults", "-S", "-monitor", "none",
+        "-device", dev, NULL,
+    };
+    g_autoptr(GError) gerr = NULL;
+    int status;
+
+    g_assert(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+                          NULL, NULL, NULL, err, &status, &gerr));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* Program a 64-bit MSI capability at @cap of @dev and enable it. */

@@ -40,27 +40,6 @@
 /* Configuration                                                      */
 /* ------------------------------------------------------------------ */
 
-/*
- * Run QEMU with @device, which it must refuse; return its exit status,
- * its stderr in @err.  timeout(1) stops one that wrongly starts.
- */
-static int run_qemu_device(const char *device, char **err)
-{
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *dev = g_strdup(device);
-    const char *argv[] = {
-        "timeout", "20", qemu, "-M", "q35", "-accel", "qtest",
-        "-display", "none", "-nodefaults", "-S", "-monitor", "none",
-        "-device", dev, NULL,
-    };
-    g_autoptr(GError) gerr = NULL;
-    int status;
-
-    g_assert(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
-                          NULL, NULL, NULL, err, &status, &gerr));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void test_refused(void)
 {
     static const struct {
