@@ -19,7 +19,7 @@ label=$(kernel_label "$kernel")
 cat <<EOT
 demo: Linux $(cat "$tree/kver") as L1 on build/qemu-system-x86_64
       -M q35 -accel tcg -cpu EPYC-Genoa,+svm,+avic,+x2avic -smp 2
-      -device amd-iommu,xtsup=on,gappi=on -device edu
+      -device amd-iommu,xtsup=on,gappi=on,irt-cache=strict -device edu
       L1 runs an L2 (tests/linux/l2-edu.c) with edu assigned; edu sends $count MSIs.
 EOT
 start=$SECONDS
