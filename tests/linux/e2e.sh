@@ -47,6 +47,9 @@ events=$events,kvm:kvm_apicv_inhibit_changed
 # E2E_RUN_LINUX: a stand-in for run-linux.sh that plays back an L1
 # report, so that tests/linux/kernel.sh can check these checks.
 run_linux=${E2E_RUN_LINUX:-$top/scripts/run-linux.sh}
+# The logs and counters go here, whoever boots (E2E_RUN_LINUX may be a
+# stand-in that does not make it, as in a fresh clone's first run).
+mkdir -p "$top/build/linux"
 gappi_args=
 [ "${GAPPI:-0}" = 1 ] && gappi_args=amd_iommu=gappi
 counter() { awk -v k="$1" '$1 == k { print $2 }' "$counters"; }
