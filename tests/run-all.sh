@@ -21,6 +21,9 @@
 #           (tests/linux/kernel.sh)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
+#   faults  Linux in x2APIC mode reports edu's DMA faults: the event log,
+#           its XT interrupt (0x170), the IO_PAGE_FAULT fields
+#           (tests/linux/faults.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
 #           GA log wake-ups (tests/linux/e2e.sh)
 #   kvm-selftests  Linux's KVM selftests (APIC/SVM) in a Linux 7.2 L1,
@@ -40,6 +43,7 @@ groups=(
     "migrate tests/guest/migrate.py"
     "kernel tests/linux/kernel.sh"
     "linux  tests/linux/smoke.sh"
+    "faults tests/linux/faults.sh"
     "e2e    tests/linux/e2e.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"
 )

@@ -110,6 +110,8 @@ void amdvi_ga_notify(AMDVIState *s, uint64_t lo, uint64_t hi, uint64_t ctrl,
 int amdvi_ir_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
                    uint64_t lo, uint64_t addr, uint64_t flags,
                    const char *why);
+void amdvi_dma_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
+                     uint64_t addr, bool write, bool present);
 
 /* amd_iommu_galog.c */
 void amdvi_galog_control_written(AMDVIState *s);

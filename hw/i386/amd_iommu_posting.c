@@ -18,6 +18,10 @@
  * The IRTE itself is read as one 128-bit unit: Linux rewrites live
  * IRTEs (IsRun, Destination) with CMPXCHG16B.
  *
+ * The IO_PAGE_FAULT events of the IOMMU live here too, for interrupt
+ * remapping faults (amdvi_ir_fault) and DMA faults (amdvi_dma_fault):
+ * one encoder, the spec's flags and the DTE's domain ID.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -96,6 +100,25 @@ done:
 /* ------------------------------------------------------------------ */
 
 /*
+ * Log an IO_PAGE_FAULT: the DTE's domain ID, @flags (AMD_IOMMU_EVT_IOPF_*)
+ * and the address of the faulting request.
+ */
+static void amdvi_log_io_page_fault(AMDVIState *s, uint16_t devid,
+                                    const uint64_t *dte, uint64_t addr,
+                                    uint64_t flags)
+{
+    uint64_t domid = dte[1] & AMD_IOMMU_DTE_Q1_DOMID_MASK;
+    uint64_t evt[2];
+
+    evt[0] = cpu_to_le64(devid | flags |
+                         domid << AMD_IOMMU_EVT_DOMID_SHIFT |
+                         ((uint64_t)AMD_IOMMU_EVT_IO_PAGE_FAULT <<
+                          AMD_IOMMU_EVT_CODE_SHIFT));
+    evt[1] = cpu_to_le64(addr);
+    amdvi_log_event(s, evt);
+}
+
+/*
  * An interrupt remapping fault, guest mode or not: the interrupt is
  * dropped (target abort: PCI Signaled Target Abort in the IOMMU's
  * status) and, unless the IRTE has SupIOPF = 1, an IO_PAGE_FAULT with
@@ -106,9 +129,6 @@ int amdvi_ir_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
                    uint64_t lo, uint64_t addr, uint64_t flags,
                    const char *why)
 {
-    uint64_t domid = dte[1] & AMD_IOMMU_DTE_Q1_DOMID_MASK;
-    uint64_t evt[2];
-
     s->ga.stats.errors++;
     trace_amdvi_ga_error(devid, why, addr);
     qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: interrupt from device "
@@ -117,14 +137,32 @@ int amdvi_ir_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
     pci_word_test_and_set_mask(s->pci->dev.config + PCI_STATUS,
                                PCI_STATUS_SIG_TARGET_ABORT);
     if (!(lo & AMD_IOMMU_IRTE_LO_SUP_IOPF)) {
-        evt[0] = cpu_to_le64(devid | AMD_IOMMU_EVT_IOPF_I | flags |
-                             domid << AMD_IOMMU_EVT_DOMID_SHIFT |
-                             ((uint64_t)AMD_IOMMU_EVT_IO_PAGE_FAULT <<
-                              AMD_IOMMU_EVT_CODE_SHIFT));
-        evt[1] = cpu_to_le64(addr);
-        amdvi_log_event(s, evt);
+        amdvi_log_io_page_fault(s, devid, dte, addr,
+                                AMD_IOMMU_EVT_IOPF_I | flags);
     }
     return -AMDVI_IR_TARGET_ABORT;
+}
+
+/*
+ * A DMA request the page tables do not allow (patch 0053 calls this
+ * from upstream's page walk): an IO_PAGE_FAULT for a memory request,
+ * I = 0, RW = 1 for a write, PR = 1 if the PTE was present (then the
+ * permissions refused it: PE = 1), with the DTE's domain ID and the
+ * request's address, and PCI Signaled Target Abort as upstream sets.
+ */
+void amdvi_dma_fault(AMDVIState *s, uint16_t devid, const uint64_t *dte,
+                     uint64_t addr, bool write, bool present)
+{
+    uint64_t flags = (write ? AMD_IOMMU_EVT_IOPF_RW : 0) |
+                     (present ? AMD_IOMMU_EVT_IOPF_PR |
+                                AMD_IOMMU_EVT_IOPF_PE : 0);
+
+    qemu_log_mask(LOG_GUEST_ERROR, "amd-iommu: DMA %s by device 0x%04x "
+                  "at 0x%" PRIx64 " refused: %s\n", write ? "write" : "read",
+                  devid, addr, present ? "permission" : "not mapped");
+    amdvi_log_io_page_fault(s, devid, dte, addr, flags);
+    pci_word_test_and_set_mask(s->pci->dev.config + PCI_STATUS,
+                               PCI_STATUS_SIG_TARGET_ABORT);
 }
 
 /* ------------------------------------------------------------------ */

@@ -19,11 +19,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <stdio.h>
@@ -31,13 +27,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/vfio.h"
 #include "vmm/vmm.h"
 
-#define EDU_VENDOR      "0x1234"
-#define EDU_DEVICE      "0x11e8"
 #define EDU_GPA         0x10000000  /* where the L2 sees edu's BAR0 */
 #define MSI_VECTOR      0x41
 #define MSI_GSI         32
@@ -121,129 +115,13 @@ static void fail(const char *step, const char *what)
     exit(2);
 }
 
-static int read_file(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    int ok = f && fgets(buf, size, f);
-
-    if (f) {
-        fclose(f);
-    }
-    buf[ok ? strcspn(buf, "\n") : 0] = 0;
-    return ok;
-}
-
-static void write_file(const char *path, const char *val)
-{
-    FILE *f = fopen(path, "w");
-
-    if (!f || fputs(val, f) < 0 || fclose(f)) {
-        fail("vfio bind", path);
-    }
-}
-
-/* The PCI address of the edu device, e.g. "0000:00:03.0". */
-static void find_edu(char *bdf, size_t size)
-{
-    DIR *dir = opendir("/sys/bus/pci/devices");
-    struct dirent *d;
-    char path[512], vendor[16], device[16];
-
-    while (dir && (d = readdir(dir))) {
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-                 d->d_name);
-        read_file(path, vendor, sizeof(vendor));
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-                 d->d_name);
-        read_file(path, device, sizeof(device));
-        if (!strcmp(vendor, EDU_VENDOR) && !strcmp(device, EDU_DEVICE)) {
-            snprintf(bdf, size, "%s", d->d_name);
-            closedir(dir);
-            return;
-        }
-    }
-    errno = ENODEV;
-    fail("find edu", "no PCI device 1234:11e8");
-}
-
-/* Bind edu to vfio-pci and open it: returns the VFIO device fd. */
-static int vfio_open_edu(const char *bdf)
-{
-    char path[512], link[512];
-    struct vfio_group_status status = { .argsz = sizeof(status) };
-    int container, group, device;
-    ssize_t n;
-
-    snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-    n = readlink(path, link, sizeof(link) - 1);
-    if (n < 0 || strcmp(basename((link[n] = 0, link)), "vfio-pci")) {
-        write_file("/sys/bus/pci/drivers/vfio-pci/new_id", "1234 11e8");
-    }
-    snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-    n = readlink(path, link, sizeof(link) - 1);
-    if (n < 0) {
-        fail("vfio bind", "edu has no IOMMU group");
-    }
-    link[n] = 0;
-    snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
-
-    container = open("/dev/vfio/vfio", O_RDWR);
-    group = open(path, O_RDWR);
-    if (container < 0 || group < 0) {
-        fail("vfio open", path);
-    }
-    if (ioctl(group, VFIO_GROUP_GET_STATUS, &status) < 0 ||
-        !(status.flags & VFIO_GROUP_FLAGS_VIABLE) ||
-        ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) < 0 ||
-        ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
-        fail("vfio container", path);
-    }
-    device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-    if (device < 0) {
-        fail("vfio device", bdf);
-    }
-    return device;
-}
-
-/*
- * vfio-pci leaves the device with memory decode and bus mastering off;
- * edu drops BAR writes without the first and MSIs without the second.
- */
-static void enable_device(int device)
-{
-    struct vfio_region_info cfg = {
-        .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX,
-    };
-    uint16_t cmd;
-
-    if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0 ||
-        pread(device, &cmd, sizeof(cmd), cfg.offset + 4) != sizeof(cmd)) {
-        fail("vfio config", "PCI command");
-    }
-    cmd |= 0x2 | 0x4;                   /* memory space, bus master */
-    if (pwrite(device, &cmd, sizeof(cmd), cfg.offset + 4) != sizeof(cmd)) {
-        fail("vfio config", "PCI command");
-    }
-}
-
 /* Map edu's BAR0 into the L2 at EDU_GPA. */
-static void map_bar0(Vmm *vmm, int device)
+static void map_bar0(Vmm *vmm, VfioEdu *edu)
 {
-    struct vfio_region_info reg = {
-        .argsz = sizeof(reg), .index = VFIO_PCI_BAR0_REGION_INDEX,
-    };
-    void *bar;
+    size_t size;
+    volatile uint8_t *bar = vfio_map_bar0(edu, &size);
 
-    if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0 ||
-        !(reg.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
-        fail("vfio BAR0", "region info");
-    }
-    bar = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
-               reg.offset);
-    if (bar == MAP_FAILED) {
-        fail("vfio BAR0", "mmap");
-    }
-    vmm_add_slot(vmm, 1, EDU_GPA, reg.size, bar);
+    vmm_add_slot(vmm, 1, EDU_GPA, size, (void *)bar);
 }
 
 /*
@@ -293,13 +171,11 @@ int main(int argc, char **argv)
     int halted = !strcmp(mode, "halted");
     VmmVcpu v0, v1;
     uint32_t delivered;
-    char bdf[NAME_MAX + 1];
-    int device;
+    VfioEdu edu;
     Vmm vmm;
 
-    find_edu(bdf, sizeof(bdf));
     step("vfio bind");
-    device = vfio_open_edu(bdf);
+    vfio_open_edu(&edu);
     step("L2 setup");
 
     vmm_create(&vmm);
@@ -308,8 +184,8 @@ int main(int argc, char **argv)
     *vmm_data(&vmm, 1) = count;
     *vmm_data(&vmm, 2) = UINT32_MAX;
     *vmm_data(&vmm, 3) = 20000;
-    enable_device(device);
-    map_bar0(&vmm, device);
+    vfio_enable_device(&edu);
+    map_bar0(&vmm, &edu);
     vmm_vcpu_create(&vmm, &v0, 0,
                     halted ? L2_ADDR(l2_halter) : L2_ADDR(l2_running));
     if (halted) {
@@ -318,7 +194,7 @@ int main(int argc, char **argv)
 
     /* After the vCPUs: KVM posts only to a vCPU that exists. */
     step("MSI route");
-    route_msi(&vmm, device);
+    route_msi(&vmm, edu.device);
 
     step("L2 start");
     if (halted) {
