@@ -133,6 +133,9 @@ bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
 bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
                        const MSIMessage *origin, uint16_t devid,
                        uint64_t *lo, uint64_t *hi);
+bool amdvi_ga_get_irte32(AMDVIState *s, const uint64_t *dte,
+                         const MSIMessage *origin, uint16_t devid,
+                         uint32_t *irte);
 void amdvi_irtc_invalidate_dev(AMDVIState *s, uint16_t devid);
 void amdvi_irtc_invalidate_all(AMDVIState *s);
 extern const VMStateDescription vmstate_amdvi_irtc;

@@ -24,9 +24,12 @@
  *   driver changed the entry without invalidating it.  Counted in
  *   ga-irt-stale-hits, traced and logged (LOG_GUEST_ERROR).
  *
- * 32-bit IRTEs (Control.GAEn = 0) are not cached (not modelled).  The
- * cache migrates (a subsection of amd-iommu/ga): a stale entry stays
- * stale on the destination, as it would have on the source.
+ * 32-bit IRTEs (Control.GAEn = 0) are cached the same way, every field
+ * (the format has no guest mode), under the same (device ID, index)
+ * keys: a driver switches GAEn only with the tables rewritten and
+ * invalidated.  The cache migrates (a subsection of amd-iommu/ga): a
+ * stale entry stays stale on the destination, as it would have on the
+ * source.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -35,6 +38,8 @@
 #include "qapi/error.h"
 #include "qemu/log.h"
 #include "migration/vmstate.h"
+#include "system/dma.h"
+#include "system/address-spaces.h"
 #include "hw/i386/amd-avic-bits.h"
 #include "amd_iommu.h"
 #include "trace.h"
@@ -120,27 +125,25 @@ static void amdvi_irtc_evict(AMDVIState *s)
 }
 
 /*
- * The 128-bit IRTE @index of device @devid, at @addr, as the IOMMU sees
- * it: cached fields from the cache (filled now if missing), the others
- * from memory.  False if the entry cannot be read.
+ * The IRTE @index of device @devid as the IOMMU sees it, given what
+ * memory holds now (@lo, @hi; a 32-bit entry in @lo with @hi = 0):
+ * cached fields from the cache (filled now if missing), the others from
+ * memory.  @ga: the 128-bit format, whose guest mode has uncached fields.
  */
-bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
-                     hwaddr addr, uint64_t *lo, uint64_t *hi)
+static void amdvi_irtc_lookup(AMDVIState *s, uint16_t devid, uint16_t index,
+                              bool ga, uint64_t *lo, uint64_t *hi)
 {
     uint64_t ctrl = amdvi_ga_reg(s, AMD_IOMMU_MMIO_CONTROL);
     uint32_t key = amdvi_irtc_key(devid, index);
-    uint64_t mask_lo, mask_hi;
+    uint64_t mask_lo = ~0ULL, mask_hi = ~0ULL;
     AMDVIIrtcEntry *e;
 
-    if (!amdvi_ga_read_irte(addr, lo, hi)) {
-        return false;
-    }
     if (s->ga.irtc_mode == AMDVI_IRTC_OFF ||
         (ctrl & AMD_IOMMU_CTRL_IRTCACHE_DIS)) {
         if (g_hash_table_size(s->ga.irtc)) {
             amdvi_irtc_invalidate_all(s);   /* nothing survives IRTCacheDis */
         }
-        return true;
+        return;
     }
 
     e = g_hash_table_lookup(s->ga.irtc, GUINT_TO_POINTER(key));
@@ -155,11 +158,13 @@ bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
         g_hash_table_insert(s->ga.irtc, GUINT_TO_POINTER(key), e);
         s->ga.stats.irt_misses++;
         trace_amdvi_irtc_fill(devid, index, *lo, *hi);
-        return true;
+        return;
     }
 
     s->ga.stats.irt_hits++;
-    amdvi_irtc_cached_masks(e->lo, &mask_lo, &mask_hi);
+    if (ga) {
+        amdvi_irtc_cached_masks(e->lo, &mask_lo, &mask_hi);
+    }
     if (((*lo ^ e->lo) & mask_lo) || ((*hi ^ e->hi) & mask_hi)) {
         s->ga.stats.irt_stale_hits++;
         trace_amdvi_irtc_stale(devid, index, e->lo, e->hi, *lo, *hi);
@@ -170,7 +175,66 @@ bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
     }
     *lo = (e->lo & mask_lo) | (*lo & ~mask_lo);
     *hi = (e->hi & mask_hi) | (*hi & ~mask_hi);
+}
+
+/*
+ * The 128-bit IRTE @index of device @devid, at @addr, as the IOMMU sees
+ * it (amdvi_irtc_lookup).  False if the entry cannot be read.
+ */
+bool amdvi_irtc_read(AMDVIState *s, uint16_t devid, uint16_t index,
+                     hwaddr addr, uint64_t *lo, uint64_t *hi)
+{
+    if (!amdvi_ga_read_irte(addr, lo, hi)) {
+        return false;
+    }
+    amdvi_irtc_lookup(s, devid, index, true, lo, hi);
     return true;
+}
+
+/*
+ * The checks of a step that has the IRTE @index of DTE @dte: the index
+ * within the DTE's IntTabLen (else the entry is not read: false).
+ */
+static bool amdvi_ir_index_ok(AMDVIState *s, const uint64_t *dte,
+                              const MSIMessage *origin, uint16_t devid,
+                              uint16_t index)
+{
+    unsigned len = (dte[2] & AMD_IOMMU_DTE_Q2_INTTABLEN_MASK) >>
+                   AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT;
+
+    if (len > AMD_IOMMU_DTE_INTTABLEN_MAX || index >> len) {
+        amdvi_ir_fault(s, devid, dte, 0, origin->address, 0,
+                       "IRTE index beyond the DTE's IntTabLen");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The faults of a remapped (not guest-mode) entry @lo, either format:
+ * RemapEn = 0, a reserved IntType, and GuestMode = 1 where the format
+ * has none (@ga false: the 32-bit IRTE).  The caller aborts.
+ */
+static void amdvi_ir_check_remapped(AMDVIState *s, const uint64_t *dte,
+                                    const MSIMessage *origin, uint16_t devid,
+                                    uint64_t lo, bool ga)
+{
+    uint64_t type = (lo & AMD_IOMMU_IRTE_LO_INTTYPE_MASK) >>
+                    AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT;
+
+    if (!(lo & AMD_IOMMU_IRTE_LO_REMAP_EN)) {
+        amdvi_ir_fault(s, devid, dte, lo, origin->address, 0,
+                       "IRTE RemapEn = 0");
+    } else if (!ga && (lo & AMD_IOMMU_IRTE_LO_GUEST_MODE)) {
+        amdvi_ir_fault(s, devid, dte, lo, origin->address,
+                       AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
+                       "GuestMode = 1 in a 32-bit IRTE");
+    } else if (!(lo & AMD_IOMMU_IRTE_LO_GUEST_MODE) &&
+               type > AMD_IOMMU_IRTE_INTTYPE_ARBITRATED) {
+        amdvi_ir_fault(s, devid, dte, lo, origin->address,
+                       AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
+                       "reserved IntType in a remapped IRTE");
+    }
 }
 
 /*
@@ -187,15 +251,11 @@ bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
                        uint64_t *lo, uint64_t *hi)
 {
     uint16_t index = origin->data & AMD_IOMMU_MSI_DATA_IRTE_MASK;
-    unsigned len = (dte[2] & AMD_IOMMU_DTE_Q2_INTTABLEN_MASK) >>
-                   AMD_IOMMU_DTE_Q2_INTTABLEN_SHIFT;
-    hwaddr addr = (dte[2] & AMDVI_IR_PHYS_ADDR_MASK) + index * 16;
+    hwaddr addr = (dte[2] & AMDVI_IR_PHYS_ADDR_MASK) +
+                  index * AMD_IOMMU_IRTE_GA_SIZE;
     bool report = s->ga.vapic;
-    uint64_t type;
 
-    if (report && (len > AMD_IOMMU_DTE_INTTABLEN_MAX || index >> len)) {
-        amdvi_ir_fault(s, devid, dte, 0, origin->address, 0,
-                       "IRTE index beyond the DTE's IntTabLen");
+    if (report && !amdvi_ir_index_ok(s, dte, origin, devid, index)) {
         return false;
     }
     if (!amdvi_irtc_read(s, devid, index, addr, lo, hi)) {
@@ -204,19 +264,43 @@ bool amdvi_ga_get_irte(AMDVIState *s, const uint64_t *dte,
         }
         return false;
     }
-    if (!report) {
-        return true;
+    if (report) {
+        amdvi_ir_check_remapped(s, dte, origin, devid, *lo, true);
     }
-    type = (*lo & AMD_IOMMU_IRTE_LO_INTTYPE_MASK) >>
-           AMD_IOMMU_IRTE_LO_INTTYPE_SHIFT;
-    if (!(*lo & AMD_IOMMU_IRTE_LO_REMAP_EN)) {
-        amdvi_ir_fault(s, devid, dte, *lo, origin->address, 0,
-                       "IRTE RemapEn = 0");
-    } else if (!(*lo & AMD_IOMMU_IRTE_LO_GUEST_MODE) &&
-               type > AMD_IOMMU_IRTE_INTTYPE_ARBITRATED) {
-        amdvi_ir_fault(s, devid, dte, *lo, origin->address,
-                       AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
-                       "reserved IntType in a remapped IRTE");
+    return true;
+}
+
+/*
+ * The same for the 32-bit IRTE (Control.GAEn = 0): through the cache,
+ * with the same faults reported (GuestMode = 1 among them: the format
+ * has no guest mode).
+ */
+bool amdvi_ga_get_irte32(AMDVIState *s, const uint64_t *dte,
+                         const MSIMessage *origin, uint16_t devid,
+                         uint32_t *irte)
+{
+    uint16_t index = origin->data & AMD_IOMMU_MSI_DATA_IRTE_MASK;
+    hwaddr addr = (dte[2] & AMDVI_IR_PHYS_ADDR_MASK) +
+                  index * AMD_IOMMU_IRTE32_SIZE;
+    bool report = s->ga.vapic;
+    uint64_t lo, hi = 0;
+    uint32_t val;
+
+    if (report && !amdvi_ir_index_ok(s, dte, origin, devid, index)) {
+        return false;
+    }
+    if (dma_memory_read(&address_space_memory, addr, &val, sizeof(val),
+                        MEMTXATTRS_UNSPECIFIED)) {
+        if (report) {
+            amdvi_ir_fault(s, devid, dte, 0, addr, 0, "IRTE not readable");
+        }
+        return false;
+    }
+    lo = le32_to_cpu(val);
+    amdvi_irtc_lookup(s, devid, index, false, &lo, &hi);
+    *irte = lo;
+    if (report) {
+        amdvi_ir_check_remapped(s, dte, origin, devid, lo, false);
     }
     return true;
 }

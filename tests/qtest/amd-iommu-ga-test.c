@@ -1036,6 +1036,60 @@ static void test_remap_faults(void)
     ga_stop(&t);
 }
 
+/* A 32-bit IRTE (Control.GAEn = 0) at @index: fixed, physical. */
+static void write_irte32(GaTest *t, int index, uint32_t flags, uint8_t dest,
+                         uint8_t vector)
+{
+    qtest_writel(t->qts, IRT_GPA + index * AMD_IOMMU_IRTE32_SIZE,
+                 flags | dest << 8 | vector << 16);
+}
+
+/*
+ * 32-bit IRTEs are cached like 128-bit ones (every field) and their
+ * faults reported alike: RemapEn = 0 and GuestMode = 1 (which the
+ * format does not have) log IO_PAGE_FAULT with I = 1.
+ */
+static void test_irte32(void)
+{
+    uint64_t misses, stale;
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU ",irt-cache=strict");
+    t.no_flush = true;
+    iommu_control_set(&t, 0, AMD_IOMMU_CTRL_GA_EN | AMD_IOMMU_CTRL_XT_EN);
+    misses = ga_counter(&t, "ga-irt-misses");
+    stale = ga_counter(&t, "ga-irt-stale-hits");
+    write_irte32(&t, 6, AMD_IOMMU_IRTE_LO_REMAP_EN, 1, 0x71);
+    edu_set_irte(&t, 6);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 1, 0x71));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-misses"), ==, misses + 1);
+
+    /* The vector changed, no invalidation: the cached one. */
+    write_irte32(&t, 6, AMD_IOMMU_IRTE_LO_REMAP_EN, 1, 0x72);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x72));
+    g_assert_cmpuint(ga_counter(&t, "ga-irt-stale-hits"), ==, stale + 1);
+    iommu_flush_irt(&t);
+    edu_fire(&t);
+    g_assert_true(lapic_irr_has(&t, 1, 0x72));
+
+    /* RemapEn = 0, then GuestMode = 1: aborted, each an event. */
+    write_irte32(&t, 7, 0, 1, 0x73);
+    edu_set_irte(&t, 7);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x73));
+    check_iopf(&t, 0, 0, MSI_ADDR);
+    write_irte32(&t, 8, AMD_IOMMU_IRTE_LO_REMAP_EN |
+                 AMD_IOMMU_IRTE_LO_GUEST_MODE, 1, 0x74);
+    edu_set_irte(&t, 8);
+    edu_fire(&t);
+    g_assert_false(lapic_irr_has(&t, 1, 0x74));
+    check_iopf(&t, 1, AMD_IOMMU_EVT_IOPF_PR | AMD_IOMMU_EVT_IOPF_RZ,
+               MSI_ADDR);
+    ga_stop(&t);
+}
+
 /* ------------------------------------------------------------------ */
 /* XT interrupts of the event log and COMPLETION_WAIT                 */
 /* ------------------------------------------------------------------ */
@@ -1187,6 +1241,7 @@ int main(int argc, char **argv)
                    test_gappi_first_pending);
     qtest_add_func("/amd-iommu-ga/errors", test_errors);
     qtest_add_func("/amd-iommu-ga/errors/remapped", test_remap_faults);
+    qtest_add_func("/amd-iommu-ga/irt-cache/irte32", test_irte32);
     qtest_add_func("/amd-iommu-ga/invalidation", test_invalidation);
     qtest_add_func("/amd-iommu-ga/irt-cache/strict", test_irt_cache_strict);
     qtest_add_func("/amd-iommu-ga/irt-cache/modes", test_irt_cache_modes);

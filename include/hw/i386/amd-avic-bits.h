@@ -281,6 +281,18 @@
 #define AMD_IOMMU_GA_ROOT_SHIFT         12
 
 /* ------------------------------------------------------------------ */
+/* AMD IOMMU: 32-bit IRTE (Control.GAEn = 0)                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * RemapEn, SupIOPF, IntType, RqEoi, DM and GuestMode (which must be 0)
+ * sit where the 128-bit low quadword has them (AMD_IOMMU_IRTE_LO_*).
+ */
+#define AMD_IOMMU_IRTE32_SIZE           4
+#define AMD_IOMMU_IRTE32_DEST_MASK      AMD_AVIC_MASK(15, 8)
+#define AMD_IOMMU_IRTE32_VECTOR_MASK    AMD_AVIC_MASK(23, 16)
+
+/* ------------------------------------------------------------------ */
 /* AMD IOMMU: GA log (8-byte entries)                                 */
 /* ------------------------------------------------------------------ */
 
