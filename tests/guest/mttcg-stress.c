@@ -25,8 +25,9 @@
  *              wakes it) or blocks in L1 (VMMCALL, as KVM's HLT exit)
  *
  * Counted by the guest: device interrupts and IPIs, delivered == sent;
- * lost wake-ups == 0, where a vCPU that stays blocked for LOST_US with
- * a vector in its IRR is one (the watchdog then wakes it and goes on).
+ * lost wake-ups == 0, where a vCPU with a vector in its IRR that stays
+ * blocked (one sleep) or in guest mode (one VMRUN) for LOST_US is one
+ * (the watchdog then wakes it and goes on).
  *
  * Run-time knobs (for the long run and the benchmark, see
  * tests/guest/mttcg-stress.sh) in fw_cfg file opt/qemu-avic/mttcg, e.g.
@@ -58,6 +59,7 @@
 #endif
 #define MAX_VCPUS       (MAX_CPUS - 1)
 #define APIC_LVTT       0x320
+#define APIC_LVTT_PERIODIC BIT(17)
 #define APIC_TMICT      0x380
 #define APIC_TDCR       0x3e0
 #define LOST_US         2000000         /* blocked with a pending vector */
@@ -258,9 +260,10 @@ static void l2_fn(void *arg)
             break;
         uint64_t t = v->irq_total;
         if (t == seen) {
-            if (rng_next(&rng) % K.block_n == 0)
+            if (rng_next(&rng) % K.block_n == 0) {
                 vmmcall(HC_BLOCK, 0);   /* IF=0: L1 wakes us on an IRR bit */
-            else
+                sti();
+            } else
                 safe_halt();            /* the doorbell ends it */
             continue;
         }
@@ -316,7 +319,6 @@ static int mt_exit(struct vcpu *v)
         break;
     }
     case SVM_EXIT_INTR:
-        apic_write(APIC_TMICT, 0);
         if (S.quit) {
             Q[i].why = WHY_QUIT;
             return VCPU_STOP;
@@ -426,8 +428,14 @@ static void sched(void *arg)
     int me = smp_id(), last = -1;
     uint32_t rng = 0x2545f491u * me;
 
+    /*
+     * The time slice: a periodic tick, so that a vCPU made runnable on
+     * this run queue (a wake-up handled in L1 just before VMRUN, say)
+     * never waits behind one that halts in L2 for more than a slice.
+     */
     apic_write(APIC_TDCR, 0xb);         /* divide by 1 */
-    apic_write(APIC_LVTT, VEC_TICK);    /* one-shot */
+    apic_write(APIC_LVTT, VEC_TICK | APIC_LVTT_PERIODIC);
+    apic_write(APIC_TMICT, SLICE_TICKS);
 
     while (!S.quit) {
         int i = pick(me, last);
@@ -440,8 +448,6 @@ static void sched(void *arg)
         }
         last = i;
         Q[i].why = WHY_NONE;
-        /* A time slice when others wait: their IRR may hold vectors. */
-        apic_write(APIC_TMICT, other_runnable(me, i) ? SLICE_TICKS : 0);
         vcpu_load(i, me);
         vcpu_run(V[i]);
         int why = Q[i].why;
@@ -542,15 +548,25 @@ static uint64_t total_got(uint64_t *dev, uint64_t *ipi)
 }
 
 /*
- * A vCPU that stays blocked with a vector in its IRR for LOST_US was
- * not told: the wake-up is lost.  Count it and wake the vCPU.
+ * A vCPU with a vector in its IRR that stays blocked (the same sleep)
+ * or in guest mode (the same VMRUN) for LOST_US was not told: no GA log
+ * entry, GAPPI interrupt or 401h woke it, or no doorbell reached it
+ * where it halts.  That is a lost wake-up: count it, wake the vCPU.
  */
+static void show_stuck(void);
+
 static void watchdog(uint64_t now)
 {
     for (int i = 0; i < nv; i++) {
-        bool bad = Q[i].state == ST_BLOCKED && irr_any(V[i]);
-        uint64_t seq = Q[i].block_seq;
-        if (!bad) {
+        struct vcpu *v = V[i];
+        uint64_t seq;
+        if (Q[i].state == ST_BLOCKED)
+            seq = Q[i].block_seq << 1;
+        else if (v->in_l2)
+            seq = v->vmruns << 1 | 1;
+        else
+            seq = 0;
+        if (!seq || !irr_any(v)) {
             Q[i].wd_on = false;
             continue;
         }
@@ -563,10 +579,11 @@ static void watchdog(uint64_t now)
         if (now - Q[i].wd_since < LOST_US)
             continue;
         S.lost++;
-        diag("  lost wake-up: vCPU %d blocked on CPU %d with IRR set for %llu ms, wake %u, "
-             "IRTE lo %#llx", i, Q[i].owner,
+        diag("  lost wake-up: vCPU %d %s on CPU %d with IRR set for %llu ms, wake %u, "
+             "IRTE lo %#llx", i, seq & 1 ? "in guest mode" : "blocked", Q[i].owner,
              (unsigned long long)(now - Q[i].wd_since) / 1000, Q[i].wake,
              (unsigned long long)P.irt[IRTE_IDX0 + i].lo);
+        show_stuck();
         Q[i].wd_on = false;
         kick(i);
     }
@@ -574,6 +591,17 @@ static void watchdog(uint64_t now)
 
 static void show_stuck(void)
 {
+    for (int c = 1; c <= npc; c++) {
+        struct vcpu *r = percpu[c].vcpu;
+        diag("  CPU %d runs vCPU %d, GAPPI irqs here %llu", c, r ? (int)r->id : -1,
+             (unsigned long long)percpu[c].irq_count[VEC_GAPPI0]);
+    }
+    for (int i = 0; i < nv; i++) {
+        uint32_t w[8];
+        for (int k = 0; k < 8; k++)
+            w[k] = *avic_reg(V[i], APIC_REG_IRR + 0x10 * k);
+        diag("  vCPU %d IRR %08x %08x %08x %08x why %d", i, w[3], w[4], w[5], w[6], Q[i].why);
+    }
     for (int i = 0; i < nv; i++)
         diag("  vCPU %d: owner %d state %d wake %u in_l2 %d pcpu %d IRR %d (dev %d) ISR(dev) %d "
              "dev %llu/%llu, IRTE lo %#llx, phys %#llx", i, Q[i].owner, Q[i].state, Q[i].wake,
