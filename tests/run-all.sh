@@ -14,8 +14,9 @@
 #   guest   the test hypervisor suite (tests/guest/run.sh)
 #   timing  the IOMMU's timing model: the posting groups with timing=on,
 #           the same timeline twice under icount (tests/timing/run.sh)
-#   migrate the test hypervisor's stress test, live-migrated once in each
-#           of its phases (tests/guest/migrate.py; --long for more)
+#   migrate the test hypervisor's stress test, live-migrated twice in each
+#           of its phases, then savevm/loadvm during GA log bursts
+#           (tests/guest/migrate.py; --long for more)
 #   kernel  your own kernel: KERNEL= errors (no boot), the GAPPI detection
 #           on kernel-log fixtures, make run RUN=..., a bzImage without KVM
 #           (tests/linux/kernel.sh)
