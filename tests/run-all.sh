@@ -24,6 +24,9 @@
 #           (tests/linux/smoke.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
 #           GA log wake-ups (tests/linux/e2e.sh)
+#   migrate-l1  the e2e running phase (first pinned kernel), L1
+#           live-migrated twice while its L2 takes 2,000,000 MSIs; the
+#           L2's count and L1's kernel log after (tests/linux/migrate-l1.sh)
 #   kvm-selftests  Linux's KVM selftests (APIC/SVM) in a Linux 7.2 L1,
 #           kvm_amd avic=0 and avic=1 (tests/kvm-selftests/run.sh)
 #
@@ -42,6 +45,7 @@ groups=(
     "kernel tests/linux/kernel.sh"
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
+    "migrate-l1 tests/linux/migrate-l1.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"
 )
 
