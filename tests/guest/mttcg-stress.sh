@@ -33,7 +33,7 @@ run() {         # run SMP IMAGE KNOBS
         -device amd-iommu,intremap=on,xtsup=on,vapic=on,gappi=on -device edu \
         -fw_cfg "name=opt/qemu-avic/mttcg,string=$knobs" \
         -kernel "$out/$image.elf" < /dev/null 2> >(grep -v "TCG doesn't support" >&2) |
-        tr -d '\r'
+        sed -u 's/\r$//'
     local rc=${PIPESTATUS[0]}
     echo "# ---- done (QEMU status $rc); load: $(uptime | sed 's/.*load average: //')"
     [ "$rc" = 1 ]
