@@ -531,12 +531,15 @@ static bool irr_only_dev(struct vcpu *v)
  * its IRR made its last look before the IRR write, so it had cleared
  * IsRun before it too: the IOMMU must have seen IsRun = 0 and written
  * an entry: the log's tail moved by one, now.  GAPPI mode: the same,
- * and if its IRR now holds only our vector, it was clear when the IOMMU
- * wrote it (a blocked vCPU takes nothing): its GAPPI interrupt must
- * reach the Destination (the CPU the vCPU blocks on) soon.
+ * and if its IRR holds only our vector, seen within one sleep that no
+ * wake-up has ended, it was clear when the IOMMU wrote it (a blocked
+ * vCPU takes nothing): its GAPPI interrupt must reach the Destination
+ * (the CPU the vCPU blocks on) soon.
  * IPIs wake such a vCPU anyway (401h), often before the watchdog would
  * see it: these checks do not depend on that.
  */
+static void show_stuck(void);
+
 static void check_post(int i, uint32_t tail0, uint64_t gappi0)
 {
     if (Q[i].state != ST_BLOCKED || !avic_irr_test(V[i], VEC_DEV))
@@ -545,16 +548,37 @@ static void check_post(int i, uint32_t tail0, uint64_t gappi0)
         if (iommu_galog_tail(&P.io) != tail0)
             return;
     } else {
-        if (!irr_only_dev(V[i]))
+        /*
+         * Only a snapshot taken within one sleep counts: the vCPU may
+         * have been woken (by an IPI's 401h) before we looked and have
+         * taken that IPI since, whose pending bit then made the IOMMU
+         * rightly hold its GAPPI interrupt back.
+         */
+        uint64_t seq = Q[i].block_seq;
+        bool snap;
+        mb();
+        snap = Q[i].state == ST_BLOCKED && !Q[i].wake && irr_only_dev(V[i]);
+        mb();
+        if (!snap || Q[i].wake || Q[i].state != ST_BLOCKED || Q[i].block_seq != seq)
             return;
         if (wait_until(Q[i].gappi != gappi0, LOST_US))
             return;
     }
     S.lost_post++;
-    if (S.lost_post <= 5)
+    if (S.lost_post <= 5) {
         diag("  lost wake-up: device interrupt %llu to vCPU %d, blocked on CPU %d: no %s",
              (unsigned long long)Q[i].dev_sent, i, Q[i].owner,
              mode_gappi ? "GAPPI interrupt" : "GA log entry");
+        diag("    IRTE %#llx:%#llx phys %#llx state %d wake %u gappi %llu (before %llu) "
+             "per CPU %llu %llu %llu", (unsigned long long)P.irt[IRTE_IDX0 + i].hi,
+             (unsigned long long)P.irt[IRTE_IDX0 + i].lo,
+             (unsigned long long)P.vm->phys_table[i], Q[i].state, Q[i].wake,
+             (unsigned long long)Q[i].gappi, (unsigned long long)gappi0,
+             (unsigned long long)percpu[1].irq_count[VEC_GAPPI0 + i],
+             (unsigned long long)percpu[2].irq_count[VEC_GAPPI0 + i],
+             (unsigned long long)percpu[3 % nr_cpus].irq_count[VEC_GAPPI0 + i]);
+        show_stuck();
+    }
 }
 
 static void dev_post(int i)
