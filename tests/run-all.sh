@@ -14,8 +14,9 @@
 #   guest   the test hypervisor suite (tests/guest/run.sh)
 #   timing  the IOMMU's timing model: the posting groups with timing=on,
 #           the same timeline twice under icount (tests/timing/run.sh)
-#   migrate the test hypervisor's stress test, live-migrated once in each
-#           of its phases (tests/guest/migrate.py; --long for more)
+#   migrate the test hypervisor's stress test, live-migrated twice in each
+#           of its phases, then savevm/loadvm during GA log bursts
+#           (tests/guest/migrate.py; --long for more)
 #   kernel  your own kernel: KERNEL= errors (no boot), the GAPPI detection
 #           on kernel-log fixtures, make run RUN=..., a bzImage without KVM
 #           (tests/linux/kernel.sh)
@@ -26,6 +27,9 @@
 #           (tests/linux/faults.sh)
 #   e2e     Linux KVM runs an L2 with edu assigned: posting, doorbell,
 #           GA log wake-ups (tests/linux/e2e.sh)
+#   migrate-l1  the e2e running phase (first pinned kernel), L1
+#           live-migrated twice while its L2 takes 2,000,000 MSIs; the
+#           L2's count and L1's kernel log after (tests/linux/migrate-l1.sh)
 #   kvm-selftests  Linux's KVM selftests (APIC/SVM) in a Linux 7.2 L1,
 #           kvm_amd avic=0 and avic=1 (tests/kvm-selftests/run.sh)
 #
@@ -45,6 +49,7 @@ groups=(
     "linux  tests/linux/smoke.sh"
     "faults tests/linux/faults.sh"
     "e2e    tests/linux/e2e.sh"
+    "migrate-l1 tests/linux/migrate-l1.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"
 )
 
