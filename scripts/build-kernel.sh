@@ -65,8 +65,10 @@ if [ -f "$out/bzImage" ]; then
     exit 0
 fi
 
-say "linux $LINUX_SRC_VERSION, tinyconfig + $(basename "$fragment")" \
-    "${patches[*]:++ ${#patches[@]} patches}; cache key $key"
+extra=
+[ ${#patches[@]} = 0 ] || extra=" + ${#patches[@]} patches"
+say "linux $LINUX_SRC_VERSION, tinyconfig + $(basename "$fragment")$extra;" \
+    "cache key $key"
 tarballs=$("$here/fetch-linux-source.sh") ||
     fail "could not fetch Debian's source package linux $LINUX_SRC_VERSION" \
          "($LINUX_SRC_ORIG, $LINUX_SRC_DEBIAN) with apt-get source;" \
