@@ -128,18 +128,25 @@ grep -qx 'CONFIG_MODULES=y' "$src/.config" &&
     fail "the configuration has CONFIG_MODULES=y; everything must be built in"
 
 say "make bzImage (nice -n 10, $(nproc) jobs${CCACHE_BASEDIR:+, ccache}); log in $log"
-n=0
+n=0 status=0
 "${kmake[@]}" bzImage 2>&1 | while IFS= read -r line; do
     echo "$line" >> "$log"
     case $line in
     "  CC "*)
         n=$((n + 1))
-        [ $((n % 500)) = 0 ] && say "$n files compiled" ;;
+        [ $((n % 500)) = 0 ] && say "$n files compiled"
+        ;;
     esac
-done
-status=${PIPESTATUS[0]}
-[ "$status" = 0 ] || { grep -B2 -A8 -m3 -E 'error|Error' "$log" >&2 || tail -n 30 "$log" >&2
-                       fail "make bzImage failed (status $status)"; }
+done || status=$?
+if [ "$status" != 0 ]; then
+    grep -B2 -A8 -m3 -E 'error|Error' "$log" >&2 || tail -n 30 "$log" >&2
+    cp "$log" "$CACHE_DIR/build-kernel-failed.log"
+    # BUILD_KERNEL_KEEP=1: keep the tree, to look at it or fix it.
+    [ "${BUILD_KERNEL_KEEP:-0}" = 1 ] && trap - EXIT &&
+        echo "build-kernel: the tree is kept in $src" >&2
+    fail "make bzImage failed (status $status); log in" \
+         "$CACHE_DIR/build-kernel-failed.log"
+fi
 image=$src/arch/x86/boot/bzImage
 [ -f "$image" ] || fail "make bzImage left no arch/x86/boot/bzImage"
 
