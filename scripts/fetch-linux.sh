@@ -2,6 +2,8 @@
 # Get an L1 kernel into the cache and print its unpacked tree's path.
 #   fetch-linux.sh [NAME]          a pin from LINUX_PINS in pins.sh
 #                                  (default: the first)
+#   fetch-linux.sh --debs NAME     the pin's Debian packages themselves,
+#                                  one path a line (kept in the cache)
 #   fetch-linux.sh FILE...         a kernel of your own: a bzImage
 #                                  (everything built in), or Debian
 #                                  packages (linux-image-*.deb, or
@@ -127,50 +129,85 @@ fetch_files() {
     install_tree "$tmp/x" "$tree"
 }
 
+# pin_debs NAME: download the pin's packages (sha256-checked) into the
+# cache unless they are there, and print their paths.
+pin_debs() {
+    local apt tmp aptopt sums pkg deb i dir
+    linux_pin "$1"
+    dir=$CACHE_DIR/debs-$LINUX_KVER
+    # shellcheck disable=SC2086,SC2206  # lists of packages and sums
+    set -- $LINUX_DEBS
+    # shellcheck disable=SC2206
+    sums=($LINUX_SHA256)
+    i=0
+    for pkg in "$@"; do
+        deb=$(ls "$dir/${pkg%%=*}"_*.deb 2>/dev/null) &&
+            echo "${sums[$i]}  $deb" | sha256sum --check --status ||
+            break
+        i=$((i + 1))
+    done
+    if [ $i != $# ]; then
+        mkdir -p "$CACHE_DIR"
+        apt=$CACHE_DIR/apt-$LINUX_SUITE
+        mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
+             "http://deb.debian.org/debian $LINUX_SUITE main" > "$apt/sources.list"
+        aptopt=(-o "Dir::Etc::SourceList=$apt/sources.list"
+                -o Dir::Etc::SourceParts=/dev/null
+                -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt"
+                -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+        tmp=$(mktemp -d "$CACHE_DIR/fetch.XXXXXX")
+        # shellcheck disable=SC2064  # expand now: tmp is local
+        trap "rm -rf '$tmp'" EXIT
+        if ! apt-get "${aptopt[@]}" update -q >&2; then
+            fail "could not read the package lists of $LINUX_SUITE"
+        fi
+        i=0
+        for pkg in "$@"; do
+            if ! (cd "$tmp" && apt-get "${aptopt[@]}" download -q "$pkg" >&2); then
+                fail "could not download ${pkg%%=*} ${pkg#*=} from $LINUX_SUITE"
+            fi
+            deb=$(ls "$tmp"/"${pkg%%=*}"_*.deb)
+            if ! echo "${sums[$i]}  $deb" | sha256sum --check --status; then
+                fail "$(basename "$deb") does not match the pinned sha256 ${sums[$i]}"
+            fi
+            i=$((i + 1))
+        done
+        mkdir -p "$dir"
+        mv "$tmp"/*.deb "$dir/"
+    fi
+    for pkg in "$@"; do
+        ls "$dir/${pkg%%=*}"_*.deb
+    done
+}
+
 fetch_pin() {
-    local tree apt tmp aptopt sums pkg deb i
+    local tree tmp deb debs
     linux_pin "$1"
     tree=$CACHE_DIR/linux-$LINUX_KVER
     if [ -f "$tree/.unpacked" ]; then
         echo "$tree"
         return
     fi
-    mkdir -p "$CACHE_DIR"
-    apt=$CACHE_DIR/apt-$LINUX_SUITE
-    mkdir -p "$apt/lists/partial" "$apt/archives/partial"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
-         "http://deb.debian.org/debian $LINUX_SUITE main" > "$apt/sources.list"
-    aptopt=(-o "Dir::Etc::SourceList=$apt/sources.list"
-            -o Dir::Etc::SourceParts=/dev/null
-            -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt"
-            -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+    mapfile -t debs < <(pin_debs "$1")
+    [ ${#debs[@]} -gt 0 ] || fail "no packages for the pin $1"
+    linux_pin "$1"
     tmp=$(mktemp -d "$CACHE_DIR/fetch.XXXXXX")
     # shellcheck disable=SC2064  # expand now: tmp is local
     trap "rm -rf '$tmp'" EXIT
-    # shellcheck disable=SC2086  # lists of packages and sums
-    set -- $LINUX_DEBS
-    # shellcheck disable=SC2086,SC2206
-    sums=($LINUX_SHA256)
-    if ! apt-get "${aptopt[@]}" update -q >&2; then
-        fail "could not read the package lists of $LINUX_SUITE"
-    fi
-    i=0
-    for pkg in "$@"; do
-        if ! (cd "$tmp" && apt-get "${aptopt[@]}" download -q "$pkg" >&2); then
-            fail "could not download ${pkg%%=*} ${pkg#*=} from $LINUX_SUITE"
-        fi
-        deb=$(ls "$tmp"/"${pkg%%=*}"_*.deb)
-        if ! echo "${sums[$i]}  $deb" | sha256sum --check --status; then
-            fail "$(basename "$deb") does not match the pinned sha256 ${sums[$i]}"
-        fi
+    for deb in "${debs[@]}"; do
         dpkg-deb -x "$deb" "$tmp/x"
-        i=$((i + 1))
     done
     finish_tree "$tmp/x" "$LINUX_KVER" || fail "no vmlinuz in $LINUX_DEBS"
     echo pin > "$tmp/x/kind"
     install_tree "$tmp/x" "$tree"
 }
 
+if [ "${1:-}" = --debs ]; then
+    [ $# = 2 ] || fail "usage: fetch-linux.sh --debs NAME"
+    pin_debs "$2"
+    exit
+fi
 # shellcheck disable=SC2048,SC2086  # split "a.deb b.deb" into words
 set -- $*
 if [ $# = 0 ]; then

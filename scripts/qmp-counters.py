@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Read our counters from a running QEMU over QMP, then make it quit.
 
-    qmp-counters.py SOCKET [IOMMU-QOM-PATH]
+    qmp-counters.py [--no-quit] SOCKET [IOMMU-QOM-PATH]
 
-Prints one "name value" line per counter: the IOMMU's "ga-*" properties
-(docs/specs/amd-iommu-ga.rst) and the "avic-*" properties of every CPU
-(docs/specs/amd-avic.rst), summed over the CPUs.
+Prints one "name value" line per counter: the "ga-*" counters of the
+amd-iommu at IOMMU-QOM-PATH (default /machine/peripheral/iommu;
+docs/specs/amd-iommu-ga.rst) and the "avic-*" counters of every CPU
+(docs/specs/amd-avic.rst), summed over the CPUs.  One QMP command reads
+them all: x-query-amd-avic-counters (hw/i386/amd_avic_monitor.c), whose
+text has a header line per object ("PATH (amd-iommu):", "CPU N
+(PATH):", "all CPUs:") followed by "  name value" lines.
 """
 
 import json
@@ -35,27 +39,50 @@ class Qmp:
             raise RuntimeError(f"{name}: {reply['error']['desc']}")
         return reply["return"]
 
-    def counters(self, path, prefix):
-        return {p["name"]: self.cmd("qom-get", path=path, property=p["name"])
-                for p in self.cmd("qom-list", path=path)
-                if p["name"].startswith(prefix)}
+
+def sections(text):
+    """x-query-amd-avic-counters' text as (header, {name: value}) pairs."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            out.append((line.rstrip(":"), {}))
+        elif out and len(line.split()) == 2:
+            name, value = line.split()
+            out[-1][1][name] = int(value)
+    return out
+
+
+def counters(text, iommu):
+    """The IOMMU's ga-* counters and the per-CPU avic-* ones, summed."""
+    found = None
+    totals = {}
+    for header, values in sections(text):
+        if header == f"{iommu} (amd-iommu)":
+            found = values
+        elif header.startswith("CPU "):
+            for name, value in values.items():
+                totals[name] = totals.get(name, 0) + value
+    if found is None:
+        raise RuntimeError(f"no amd-iommu at {iommu} in"
+                           " x-query-amd-avic-counters")
+    return found, totals
 
 
 def main():
-    qmp = Qmp(sys.argv[1])
-    iommu = sys.argv[2] if len(sys.argv) > 2 else "/machine/peripheral/iommu"
-    for name, value in sorted(qmp.counters(iommu, "ga-").items()):
+    args = sys.argv[1:]
+    quit_after = "--no-quit" not in args
+    args = [a for a in args if a != "--no-quit"]
+    qmp = Qmp(args[0])
+    iommu = args[1] if len(args) > 1 else "/machine/peripheral/iommu"
+    text = qmp.cmd("x-query-amd-avic-counters")["human-readable-text"]
+    ga, avic = counters(text, iommu)
+    for name, value in sorted(ga.items()) + sorted(avic.items()):
         print(f"{name} {value}")
-    totals = {}
-    for cpu in qmp.cmd("query-cpus-fast"):
-        for name, value in qmp.counters(cpu["qom-path"], "avic-").items():
-            totals[name] = totals.get(name, 0) + value
-    for name, value in sorted(totals.items()):
-        print(f"{name} {value}")
-    try:
-        qmp.cmd("quit")
-    except (OSError, ValueError):
-        pass
+    if quit_after:
+        try:
+            qmp.cmd("quit")
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

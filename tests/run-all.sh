@@ -20,6 +20,9 @@
 #   kernel  your own kernel: KERNEL= errors (no boot), the GAPPI detection
 #           on kernel-log fixtures, make run RUN=..., a bzImage without KVM
 #           (tests/linux/kernel.sh)
+#   kbuild  a bzImage built from Debian's linux source with the options
+#           README.md lists (scripts/build-kernel.sh, cached), then
+#           make demo KERNEL=<it> (tests/linux/kbuild.sh)
 #   linux   each pinned Debian kernel (6.12, 7.2) boots with AVIC and vAPIC
 #           (tests/linux/smoke.sh)
 #   faults  Linux in x2APIC mode reports edu's DMA faults: the event log,
@@ -46,6 +49,7 @@ groups=(
     "timing tests/timing/run.sh"
     "migrate tests/guest/migrate.py"
     "kernel tests/linux/kernel.sh"
+    "kbuild tests/linux/kbuild.sh"
     "linux  tests/linux/smoke.sh"
     "faults tests/linux/faults.sh"
     "e2e    tests/linux/e2e.sh"

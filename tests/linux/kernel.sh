@@ -9,8 +9,11 @@
 #       report played back by tests/linux/fixtures/fake-run-linux.sh
 #       (what a GAPPI kernel would say), and that they fail when L1's
 #       PIW count differs from our ga-gappi-interrupts.
-#   two boots: make run RUN="l2-edu 50 halted" with the default kernel
-#       prints the L2's counts and our counters; the pinned 6.12
+#   README.md's list of kernel options is tests/linux/kernel.config's;
+#       scripts/qmp-counters.py reads what the QOM properties hold.
+#   two boots: make run KERNEL="<Debian's 7.2 linux-binary and
+#       linux-modules .deb>" RUN="l2-edu 50 halted" prints the L2's
+#       counts and our counters; the pinned 6.12
 #       vmlinuz given as a bzImage (its KVM and VFIO are modules, which
 #       a bzImage run does not have) says which options it lacks.
 set -uo pipefail
@@ -27,6 +30,82 @@ for f in dmesg-gappi:gappi dmesg-gappi-galog:galog dmesg-gappi-refused:refused \
     mode=$(ga_mode < "$fixtures/${f%%:*}.txt")
     check "ga-mode: ${f%%:*}.txt is ${f#*:} ($mode)" test "$mode" = "${f#*:}"
 done
+
+# ---- the options L1 needs: README.md's list is tests/linux/kernel.config
+readme_opts=$(sed -n '/^<!-- kernel.config: the same/,/^<!-- kernel.config: end/p' \
+                  "$top/README.md" | grep -oE 'CONFIG_[A-Z0-9_]+' | sort -u)
+frag_opts=$(sed -e 's/#.*//' "$top/tests/linux/kernel.config" |
+            grep -oE '^CONFIG_[A-Z0-9_]+' | sort -u)
+check "README's kernel options are kernel.config's ($(wc -w <<< "$frag_opts"))" \
+    test -n "$frag_opts" -a "$readme_opts" = "$frag_opts"
+[ "$readme_opts" = "$frag_opts" ] ||
+    diff <(echo "$frag_opts") <(echo "$readme_opts") | sed 's/^/#   kernel.config vs README: /'
+
+# ---- scripts/qmp-counters.py (one x-query-amd-avic-counters) gives
+# what reading the QOM properties one by one gives (as it did before
+# the query existed), on a QEMU with two CPUs (their avic-* counters
+# summed) and the IOMMU; the boot below checks non-zero counts.
+qmp_dir=$(mktemp -d)
+"$top/build/qemu-system-x86_64" -M q35 -accel tcg -smp 2 -nodefaults \
+    -cpu EPYC-Genoa,+svm,+avic,+x2avic -display none -S \
+    -device amd-iommu,id=iommu,xtsup=on,gappi=on \
+    -qmp "unix:$qmp_dir/qmp,server=on,wait=off" 2> /dev/null &
+qemu_pid=$!
+for _ in $(seq 50); do [ -S "$qmp_dir/qmp" ] && break; sleep 0.2; done
+by_qom=$(python3 - "$top/scripts/qmp-counters.py" "$qmp_dir/qmp" <<'EOF'
+import importlib.util, sys
+sys.dont_write_bytecode = True
+spec = importlib.util.spec_from_file_location("qc", sys.argv[1])
+qc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(qc)
+qmp = qc.Qmp(sys.argv[2])
+def props(path, prefix):
+    return {p["name"]: qmp.cmd("qom-get", path=path, property=p["name"])
+            for p in qmp.cmd("qom-list", path=path)
+            if p["name"].startswith(prefix)}
+for name, value in sorted(props("/machine/peripheral/iommu", "ga-").items()):
+    print(name, value)
+totals = {}
+for cpu in qmp.cmd("query-cpus-fast"):
+    for name, value in props(cpu["qom-path"], "avic-").items():
+        totals[name] = totals.get(name, 0) + value
+for name, value in sorted(totals.items()):
+    print(name, value)
+EOF
+)
+by_query=$("$top/scripts/qmp-counters.py" "$qmp_dir/qmp")
+wait $qemu_pid 2> /dev/null
+rm -rf "$qmp_dir"
+check "qmp-counters.py: x-query-amd-avic-counters gives the QOM counters ($(wc -l <<< "$by_query") names)" \
+    test -n "$by_qom" -a "$by_query" = "$by_qom"
+# The summing over CPUs, and the choice of the IOMMU by its path, on a
+# reply of the query's form with non-zero counts.
+summed=$(python3 - "$top/scripts/qmp-counters.py" <<'EOF'
+import importlib.util, sys
+sys.dont_write_bytecode = True
+spec = importlib.util.spec_from_file_location("qc", sys.argv[1])
+qc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(qc)
+text = """/machine/peripheral/other (amd-iommu):
+  ga-posted                        7
+/machine/peripheral/iommu (amd-iommu):
+  ga-posted                        5
+CPU 0 (/machine/unattached/device[0]):
+  avic-deliveries                  2
+CPU 1 (/machine/unattached/device[2]):
+  avic-deliveries                  3
+all CPUs:
+  avic-deliveries                  5
+"""
+ga, avic = qc.counters(text, "/machine/peripheral/iommu")
+print(ga, avic)
+EOF
+)
+check "qmp-counters.py: the IOMMU by its path, avic-* summed over the CPUs ($summed)" \
+    test "$summed" = "{'ga-posted': 5} {'avic-deliveries': 5}"
+has_both() { grep -q '^ga-posted 0$' <<< "$by_query" &&
+             grep -q '^avic-deliveries 0$' <<< "$by_query"; }
+check "qmp-counters.py: the IOMMU's ga-* and the CPUs' avic-* are there" has_both
 
 # ---- e2e and the demo with a GAPPI kernel, played back
 fake=$top/tests/linux/fixtures/fake-run-linux.sh
@@ -121,18 +200,35 @@ check "make run RUN=no-such-program: 'not one of our programs'" \
     fails_with "not one of our programs" env RUN="no-such-program 1" "$top/scripts/run.sh"
 
 # ---- boots
+# make run with Debian's packages given by path: the pinned 7.2 ones,
+# linux-binary + linux-modules (kept in the cache by fetch-linux.sh).
+mapfile -t debs < <("$top/scripts/fetch-linux.sh" --debs 7.2)
 start=$SECONDS
-out=$(RUN="l2-edu 50 halted" "$top/scripts/run.sh" 2>&1)
+out=$(KERNEL="${debs[*]}" RUN="l2-edu 50 halted" "$top/scripts/run.sh" 2>&1)
 rc=$?
-check "make run RUN=\"l2-edu 50 halted\" exits 0 ($((SECONDS - start)) s)" test $rc = 0
+check "make run KERNEL=\"linux-binary-*.deb linux-modules-*.deb\" RUN=\"l2-edu 50 halted\" exits 0 ($((SECONDS - start)) s)" \
+    test ${#debs[@]} = 2 -a $rc = 0
+# The tree run-linux.sh booted: unpacked from the packages (not the
+# pin's tree), keyed by their sha256.
+tree=$("$top/scripts/fetch-linux.sh" "${debs[@]}" 2>/dev/null)
+linux_pin 7.2
+is_deb_tree() { [ "$(cat "$tree/kind")" = deb ] &&
+                [ "$(cat "$tree/kver")" = "$LINUX_KVER" ] &&
+                [[ $tree == */kernel-* ]]; }
+check "make run: L1 is the packages' kernel ($(cat "$tree/kver" 2>/dev/null), unpacked into $(basename "$tree"))" \
+    is_deb_tree
+check "make run: KVM and the IOMMU came up" says "kvm_amd: AVIC enabled"
 check "make run: the L2's counts are printed" says "l2-edu: mode halted sent 50 delivered 50"
-check "make run: L1's report is printed" says "kvm_amd: AVIC enabled"
 check "make run: our counters are printed" says "== QEMU's counters"
-posted=$(awk '$1 == "ga-posted" { print $2 }' <<< "$out")
+counter() { awk -v k="$1" '$1 == k { print $2 }' <<< "$out"; }
+posted=$(counter ga-posted)
 check "make run: ga-posted counted the 50 MSIs (${posted:-none})" test "${posted:-0}" -ge 50
-deliveries=$(awk '$1 == "avic-deliveries" { print $2 }' <<< "$out")
+deliveries=$(counter avic-deliveries)
 check "make run: avic-deliveries counted them (${deliveries:-none})" \
     test "${deliveries:-0}" -ge 50
+galog=$(counter ga-log-interrupts)
+check "make run: the halted vCPU was woken through the GA log (${galog:-none} interrupts)" \
+    test "${galog:-0}" -ge 1
 grep -E 'l2-edu: mode|^  (ga|avic)-' <<< "$out" | sed 's/^/# /'
 
 start=$SECONDS
