@@ -30,6 +30,10 @@
  * (irq, thread, entry, wake, scan, sched, exit, inject below), and
  * every one is an assumption documented with its reasoning.
  *
+ * wakedelay=NS models an overcommitted host: a kicked CPU first spends
+ * NS elsewhere (halted on its APIC timer) before it runs the vCPU; the
+ * vCPU stays blocked, so every MSI for it makes one more GA log entry.
+ *
  * Parameters come from fw_cfg, "-fw_cfg name=opt/qemu-avic/compare,
  * string=mode=galog:rate=100000:..." (or file=).  The result is one
  * "# compare: key=value ..." line that scripts/timing-report.py
@@ -63,7 +67,7 @@ static const char *const mode_name[] = { "galog", "gappi", "running", "remap" };
 static struct {
     enum mode mode;
     uint32_t vcpus, pcpus, burst, rr, galog_entries;
-    uint64_t n, rate, think;
+    uint64_t n, rate, think, wakedelay;
     /* L1 costs, instructions */
     uint64_t irq, thread, entry, wake, scan, sched, exit, inject;
 } cfg;
@@ -155,12 +159,13 @@ static void l1_account(uint64_t t0)
 
 static void l2_irq(struct frame *f)
 {
-    uint64_t t = rdtsc();
     struct vcpu *v = this_cpu()->vcpu;
     struct wvcpu *w = v ? v->user : NULL;
 
     if (w) {
         uint64_t t0 = __atomic_exchange_n(&w->t_first, 0, __ATOMIC_SEQ_CST);
+        /* Read after the exchange: a send in between must not come out later. */
+        uint64_t t = rdtsc();
         w->delivered++;
         if (t0) {
             uint32_t i = atomic_inc(&nlat) - 1;
@@ -283,9 +288,14 @@ static int on_exit(struct vcpu *v)
 }
 
 /* One L1 CPU's loop: run a runnable vCPU until it halts, else halt. */
+static void sleep_until(uint64_t dl);
+
 static void pcpu_loop(void *arg)
 {
     struct pq *q = &pq[smp_id()];
+
+    apic_write(0x3e0, 0xb);         /* this CPU's timer, for wakedelay */
+    apic_write(0x320, VEC_TIMER);
 
     for (;;) {
         cli();
@@ -299,6 +309,9 @@ static void pcpu_loop(void *arg)
             continue;
         }
         sti();
+        /* An overcommitted host: the CPU is busy elsewhere for a while. */
+        if (cfg.wakedelay)
+            sleep_until(rdtsc() + ns_tsc(cfg.wakedelay));
         uint64_t t0 = rdtsc();
         unblock(q, w);
         set_is_run(w, true);
@@ -531,6 +544,7 @@ static void read_params(void)
         cfg.burst = 1;
     cfg.rr = param_u64(s, "rr", 0);
     cfg.think = param_u64(s, "think", 10000);
+    cfg.wakedelay = param_u64(s, "wakedelay", 0);
     cfg.galog_entries = param_u64(s, "galog", AMD_IOMMU_GALOG_ENTRIES_512);
     if (cfg.galog_entries < 512 || cfg.galog_entries > 65536 ||
         (cfg.galog_entries & (cfg.galog_entries - 1)))
@@ -730,14 +744,18 @@ int main(void)
     uint64_t host_irqs = S.galog_irqs + S.gappi_irqs + S.remap_irqs + S.kicks;
     uint64_t l1 = S.l1_ns - l1_0;
     uint64_t wakeups = served ? served : 1;
-    /* Three lines (printf's buffer is 512 bytes); the report joins them. */
+    /* Four lines (printf's buffer is 512 bytes); the report joins them. */
+    printf("# compare: irq=%llu thread=%llu wake=%llu sched=%llu inject=%llu tsc_khz=%llu\n",
+           (unsigned long long)cfg.irq, (unsigned long long)cfg.thread,
+           (unsigned long long)cfg.wake, (unsigned long long)cfg.sched,
+           (unsigned long long)cfg.inject, (unsigned long long)tsc_khz);
     printf("# compare: mode=%s vcpus=%u pcpus=%u rate=%llu burst=%u rr=%llu think=%llu "
-           "galog=%u n=%llu entry=%llu scan=%llu exit=%llu virt_ns=%llu\n",
+           "galog=%u n=%llu entry=%llu scan=%llu exit=%llu wakedelay=%llu virt_ns=%llu\n",
            mode_name[cfg.mode], cfg.vcpus, cfg.pcpus, (unsigned long long)cfg.rate,
            cfg.burst, (unsigned long long)cfg.rr, (unsigned long long)cfg.think,
            cfg.galog_entries, (unsigned long long)cfg.n, (unsigned long long)cfg.entry,
            (unsigned long long)cfg.scan, (unsigned long long)cfg.exit,
-           (unsigned long long)tsc_ns(t_end - t_start));
+           (unsigned long long)cfg.wakedelay, (unsigned long long)tsc_ns(t_end - t_start));
     printf("# compare: sent=%llu coalesced=%llu delivered=%llu wakeups=%llu lost=%llu "
            "p50=%llu p90=%llu p99=%llu p999=%llu max=%llu min=%llu "
            "host_irqs=%llu host_irqs_x100=%llu l1_ns_per_wakeup=%llu\n",
