@@ -114,7 +114,7 @@ static struct {
     volatile uint64_t sent, coalesced, galog_irqs, entries, overflows, stale, bad, max_batch;
     volatile uint64_t gappi_irqs, spurious, scanned, scan_max, scan_hist[MAX_VCPUS + 1];
     volatile uint64_t kicks, remap_irqs, intr_exits, hlt_exits, l1_ns, wakeups_self;
-    volatile uint64_t timer_late, suppressed;
+    volatile uint64_t suppressed;
 } R;
 
 /* ---- time ---- */
