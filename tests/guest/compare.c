@@ -253,10 +253,11 @@ static void unblock(struct pq *q, struct wvcpu *w)
     sti();
 }
 
+/* A runnable vCPU of this CPU; never one whose L2 has returned (HC_DONE). */
 static struct wvcpu *pick(struct pq *q)
 {
     for (uint32_t i = 0; i < q->nmine; i++)
-        if (READ_ONCE(q->mine[i]->runnable))
+        if (READ_ONCE(q->mine[i]->runnable) && !q->mine[i]->v->done)
             return q->mine[i];
     return NULL;
 }
@@ -631,8 +632,13 @@ static void generate(void)
             msi_to(&wv[next++ % cfg.vcpus]);
         dl += period;
     }
-    /* Let everything in flight land (at most 20 ms), then 0.2 ms more. */
-    uint64_t end = rdtsc() + ns_tsc(20000000);
+    /*
+     * Let everything in flight land, then 0.2 ms more: at most 20 ms
+     * under icount; 2 s otherwise, where the timing model's timers run
+     * in QEMU's main loop thread, which a loaded host can hold up for
+     * tens of ms.
+     */
+    uint64_t end = rdtsc() + ns_tsc(tsc_is_ns() ? 20000000 : 2000000000);
     while (pending_vcpus() && (int64_t)(rdtsc() - end) < 0)
         sleep_until(rdtsc() + ns_tsc(100000));
     sleep_until(rdtsc() + ns_tsc(200000));
@@ -769,7 +775,7 @@ static void run_point(void)
     for (uint32_t c = 1; c <= cfg.pcpus; c++)
         on_cpu_async(c, halting ? pcpu_loop : pcpu_spin, NULL);
     /* Every vCPU runs once and blocks (or spins) before the first MSI. */
-    uint64_t to = rdtsc() + ns_tsc(50000000);
+    uint64_t to = rdtsc() + ns_tsc(tsc_is_ns() ? 50000000 : 2000000000);
     for (uint32_t i = 0; i < cfg.vcpus && (int64_t)(rdtsc() - to) < 0; i++)
         while ((halting ? READ_ONCE(wv[i].state) != ST_BLOCKED || wv[i].runnable
                         : !wv[i].v->in_l2) && (int64_t)(rdtsc() - to) < 0)
@@ -849,6 +855,17 @@ static void run_point(void)
            "%s: %llu sent: %llu wake-ups + %llu coalesced + %llu still pending",
            point_name, (unsigned long long)S.sent, (unsigned long long)served,
            (unsigned long long)S.coalesced, (unsigned long long)lost);
+    if (lost && !S.overflows) {
+        /* Where each vCPU was, for whoever debugs a lost wake-up. */
+        for (uint32_t i = 0; i < cfg.vcpus; i++) {
+            struct wvcpu *w = &wv[i];
+            diag("  vCPU %u on CPU %u: state %u runnable %u in_l2 %d pending %d "
+                 "vmruns %llu exits %llu (last %#llx) IRTE lo %#llx",
+                 i, w->pcpu, w->state, w->runnable, w->v->in_l2, w->t_first != 0,
+                 (unsigned long long)w->v->vmruns, (unsigned long long)w->v->nr_exits,
+                 (unsigned long long)w->v->exit_code, (unsigned long long)w->irte->lo);
+        }
+    }
     report(lost == 0 || S.overflows > 0,
            "%s: no interrupt left undelivered unless the GA log overflowed (%llu overflows)",
            point_name, (unsigned long long)S.overflows);
