@@ -3,14 +3,15 @@
 # docs/specs/amd-iommu-timing.rst, "make compare").
 #
 # Runs the test hypervisor's compare workload (tests/guest/compare.c)
-# over the sweeps below, each point in its own QEMU with the IOMMU's
-# timing model (timing=on) under -icount shift=0,sleep=off and
-# single-threaded TCG, so that one guest instruction is 1 ns of virtual
-# time and every run of a point gives the same numbers.  Then
+# over the sweeps below, up to $CHUNK points of one -smp per QEMU, with
+# the IOMMU's timing model (timing=on) under -icount shift=0,sleep=off
+# and single-threaded TCG, so that one guest instruction is 1 ns of
+# virtual time and a run gives the same numbers as the last (but see
+# docs/specs/amd-iommu-timing.rst, "Determinism").  Then
 # scripts/timing-report.py --workload writes build/compare/report.txt
 # (plain-text tables) and, with gnuplot, build/compare/*.svg.
 #
-#   scripts/compare.sh               the full sweep (a few minutes)
+#   scripts/compare.sh               the full sweep (76 points, 1-3 minutes)
 #   scripts/compare.sh --small       three points (the determinism check
 #                                    of tests/timing/run.sh)
 #   JOBS=2 CHUNK=8 QEMU=... OUT=... scripts/compare.sh
