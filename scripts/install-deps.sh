@@ -15,6 +15,7 @@ pkgs=(
     device-tree-compiler
     seabios ipxe-qemu
     busybox-static cpio xz-utils kmod
+    gnuplot-nox         # make compare: the plots (build/compare/*.svg)
 )
 
 missing=()

@@ -15,6 +15,9 @@
 #    (docs/specs/amd-iommu-timing.rst, "Determinism").  Then: interrupts
 #    on the group's path, none notified before its path's modelled
 #    delay, none lost (scripts/timing-report.py --check).
+# 3. make compare's chain (scripts/compare.sh --small: three points of
+#    tests/guest/compare.c at -smp 6, 4 and 3) run twice gives the
+#    same report.txt byte for byte.
 #
 #   tests/timing/run.sh            (TAP; QEMU= as for tests/guest/run.sh)
 # The CSVs and summaries stay in build/timing/.
@@ -27,6 +30,7 @@ rc=0
 
 # ---- 1. the posting groups with timing=on ----
 TIMING=on tests/guest/run.sh post-running post-galog post-gappi \
+    compare compare-gappi compare-running compare-remap \
     galog-overflow bad-programming || rc=1
 
 # ---- 2. the same run, the same timeline ----
@@ -85,5 +89,34 @@ for g in post-running:doorbell post-galog:galog post-gappi:gappi; do
     fi
     sed 's/^/# /' "$out/$group.1.txt"
 done
+# ---- 3. make compare's tables, twice: the same bytes ----
+# Three points of the compare workload (-smp 6 with 4 vCPUs, -smp 4,
+# -smp 3) under -icount shift=0, the whole chain to report.txt.
+cmp_ok=1
+for run in 1 2; do
+    if ! OUT=$out/compare.$run scripts/compare.sh --small \
+            > "$out/compare.$run.log" 2>&1; then
+        cmp_ok=0
+        notok "compare --small (run $run) failed ($out/compare.$run.log)"
+        tail -5 "$out/compare.$run.log" | sed 's/^/# /'
+    fi
+done
+if [ $cmp_ok = 1 ]; then
+    if cmp -s "$out/compare.1/report.txt" "$out/compare.2/report.txt"; then
+        ok "compare --small: two runs, identical report.txt" \
+           "($(grep -c '^[a-z]' "$out/compare.1/report.txt") table rows)"
+    else
+        notok "compare --small: two runs gave different tables"
+        diff "$out/compare.1/report.txt" "$out/compare.2/report.txt" |
+            head -8 | sed 's/^/# /'
+    fi
+    if grep -q '^galog  *4 ' "$out/compare.1/report.txt" &&
+       grep -q '^gappi  *4  *2 ' "$out/compare.1/report.txt" &&
+       grep -q '^remap ' "$out/compare.1/report.txt"; then
+        ok "compare --small: the galog, gappi (list scan) and remap rows are there"
+    else
+        notok "compare --small: rows missing from report.txt"
+    fi
+fi
 echo "1..$n"
 exit $rc
