@@ -43,6 +43,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "fwcfg.h"
 #include "post.h"
 
 #ifndef MT_TARGET
@@ -112,100 +113,27 @@ static struct {
 
 /* ---- run-time knobs: fw_cfg file opt/qemu-avic/mttcg ---- */
 
-#define FW_CFG_CTL      0x510
-#define FW_CFG_DATA     0x511
-#define FW_CFG_FILE_DIR 0x19
-
-static uint32_t fw_be32(void)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v = v << 8 | inb(FW_CFG_DATA);
-    return v;
-}
-
-/* The file's contents into buf (NUL-terminated); false if absent. */
-static bool fw_cfg_file(const char *name, char *buf, size_t len)
-{
-    outw(FW_CFG_CTL, FW_CFG_FILE_DIR);
-    uint32_t n = fw_be32();
-    for (uint32_t f = 0; f < n && f < 4096; f++) {
-        uint32_t size = fw_be32();
-        uint16_t sel = inb(FW_CFG_DATA) << 8;
-        char fname[56];
-        sel |= inb(FW_CFG_DATA);
-        inb(FW_CFG_DATA);
-        inb(FW_CFG_DATA);
-        for (int i = 0; i < 56; i++)
-            fname[i] = inb(FW_CFG_DATA);
-        fname[55] = 0;
-        if (strcmp(fname, name))
-            continue;
-        outw(FW_CFG_CTL, sel);
-        size_t i;
-        for (i = 0; i < size && i + 1 < len; i++)
-            buf[i] = inb(FW_CFG_DATA);
-        buf[i] = 0;
-        return true;
-    }
-    return false;
-}
-
-static uint64_t parse_num(const char **s)
-{
-    uint64_t v = 0;
-    while (**s >= '0' && **s <= '9')
-        v = v * 10 + *(*s)++ - '0';
-    return v;
-}
-
-static bool key_is(const char *s, const char *k)
-{
-    size_t n = strlen(k);
-    return !memcmp(s, k, n) && s[n] == '=';
-}
-
-/* ',' must be doubled on QEMU's command line: ':' is easier. */
-static bool is_sep(char c)
-{
-    return c == ':' || c == ',' || c == ' ';
-}
-
 static void read_knobs(void)
 {
-    char buf[256];
-    if (!fw_cfg_file("opt/qemu-avic/mttcg", buf, sizeof(buf)))
+    char buf[256], mode[8];
+    const char *m;
+
+    if (fwcfg_read_file("opt/qemu-avic/mttcg", buf, sizeof(buf)) < 0)
         return;
     diag("knobs: %s", buf);
-    for (const char *s = buf; *s;) {
-        const char *v = s;
-        while (*v && *v != '=' && !is_sep(*v))
-            v++;
-        if (*v != '=')
-            break;
-        v++;
-        if (key_is(s, "modes")) {
-            K.galog = !memcmp(v, "galog", 5) || !memcmp(v, "both", 4);
-            K.gappi = !memcmp(v, "gappi", 5) || !memcmp(v, "both", 4);
-        } else {
-            uint64_t n = parse_num(&v);
-            if (key_is(s, "target"))
-                K.target = n;
-            else if (key_is(s, "budget"))
-                K.budget_us = n * 1000000ULL;
-            else if (key_is(s, "progress"))
-                K.progress_us = n * 1000000ULL;
-            else if (key_is(s, "x2"))
-                K.x2 = n;
-            else if (key_is(s, "block") && n)
-                K.block_n = n;
-            else if (key_is(s, "move") && n)
-                K.move_n = n;
-        }
-        while (*v && !is_sep(*v))
-            v++;
-        s = *v ? v + 1 : v;
+    m = param_str(buf, "modes", mode, sizeof(mode), NULL);
+    if (m) {
+        K.galog = !strcmp(m, "galog") || !strcmp(m, "both");
+        K.gappi = !strcmp(m, "gappi") || !strcmp(m, "both");
     }
+    K.target = param_u64(buf, "target", K.target);
+    K.budget_us = param_u64(buf, "budget", K.budget_us / 1000000ULL) *
+                  1000000ULL;
+    K.progress_us = param_u64(buf, "progress", K.progress_us / 1000000ULL) *
+                    1000000ULL;
+    K.x2 = param_u64(buf, "x2", K.x2);
+    K.block_n = param_u64(buf, "block", K.block_n) ?: K.block_n;
+    K.move_n = param_u64(buf, "move", K.move_n) ?: K.move_n;
 }
 
 /* ---- helpers ---- */

@@ -58,7 +58,7 @@ int fwcfg_read_file(const char *name, char *buf, size_t size)
 /* Words are separated by blanks, newlines or ':' (no blank in a QEMU argument). */
 static bool param_sep(char c)
 {
-    return c == ' ' || c == ':' || c == '\n' || c == '\t';
+    return c == ' ' || c == ':' || c == ',' || c == '\n' || c == '\t';
 }
 
 /* Where "key=" starts a word of @params, or NULL. */
