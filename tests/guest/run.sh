@@ -40,6 +40,7 @@ cpuid-max        30  -smp 1 -cpu max
 avic-owed-exits  60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 avic-access      60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 svm-nrips        60  -smp 1 -cpu EPYC-Genoa,+svm
+bad-input        60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 '
 COMMON_ARGS='-nodefaults -M q35 -accel tcg -m 256M -display none -vga none -nic none
   -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4'
