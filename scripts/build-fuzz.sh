@@ -27,4 +27,10 @@ export QEMU_AVIC_BUILD=$build
     --without-default-devices --with-devices-x86_64=amd-avic-fuzz
 start=$SECONDS
 ninja ${JOBS:+-j"$JOBS"} -C "$build" qemu-fuzz-x86_64
+# SeaBIOS where a binary in build-fuzz/ looks (as scripts/link-firmware.sh
+# does for build/; the qtest accelerator needs no option ROM).
+for dir in /usr/share/seabios /usr/lib/ipxe/qemu; do
+    mkdir -p "$(dirname "$build/qemu-bundle$dir")"
+    ln -sfn "$dir" "$build/qemu-bundle$dir"
+done
 echo "# build-fuzz: build took $((SECONDS - start)) s"

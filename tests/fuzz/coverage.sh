@@ -21,7 +21,7 @@ targets=(${targets[*]})
 
 export QEMU_FUZZ_ARGS="-M q35 -cpu EPYC-Genoa,+svm,+avic,+x2avic \
 -device amd-iommu,intremap=on,xtsup=on,gappi=on -device edu"
-export QEMU_FUZZ_OBJECTS="amdvi-mmio AMDVI-PCI edu"
+export QEMU_FUZZ_OBJECTS="amd-iommu amdvi-pci edu"
 export ASAN_OPTIONS="detect_leaks=0:symbolize=1"
 
 all=$out/coverage-all.txt

@@ -45,7 +45,9 @@ fi
 # generic-fuzz on the mission's line.
 export QEMU_FUZZ_ARGS="-M q35 -cpu EPYC-Genoa,+svm,+avic,+x2avic \
 -device amd-iommu,intremap=on,xtsup=on,gappi=on -device edu"
-export QEMU_FUZZ_OBJECTS="amdvi-mmio AMDVI-PCI edu"
+# generic-fuzz matches these (globs) against lower-cased QOM type names:
+# amd-iommu brings its MMIO region, amdvi-pci its PCI function.
+export QEMU_FUZZ_OBJECTS="amd-iommu amdvi-pci edu"
 # Every sanitizer report ends the input as a crash that libFuzzer saves.
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
