@@ -9,11 +9,12 @@
 #
 #   scripts/build-fuzz.sh            # configure if needed, build
 #   JOBS=2 scripts/build-fuzz.sh     # ninja -j2
+#   FUZZ_BUILD=DIR scripts/build-fuzz.sh   # DIR instead of build-fuzz/
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-build=build-fuzz
+build=${FUZZ_BUILD:-build-fuzz}
 if ! command -v clang-14 >/dev/null ||
    ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
         >/dev/null 2>&1; then

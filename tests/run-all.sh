@@ -25,6 +25,9 @@
 #           GA log wake-ups (tests/linux/e2e.sh)
 #   kvm-selftests  Linux's KVM selftests (APIC/SVM) in a Linux 7.2 L1,
 #           kvm_amd avic=0 and avic=1 (tests/kvm-selftests/run.sh)
+#   fuzz    make fuzz with FUZZ_S=20: the libFuzzer build (build-fuzz/),
+#           saved crash inputs replayed, 20 s of each fuzz target
+#           (tests/fuzz/run.sh; make fuzz for longer)
 #
 # TESTS="qtest" limits the run to the named groups.
 set -uo pipefail
@@ -42,6 +45,7 @@ groups=(
     "linux  tests/linux/smoke.sh"
     "e2e    tests/linux/e2e.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"
+    "fuzz   env FUZZ_S=20 tests/fuzz/run.sh"
 )
 
 passed=0 failed=0 skipped=0

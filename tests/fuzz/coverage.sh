@@ -61,11 +61,11 @@ END {
         if (best[k] > 0) hitf[p[1]]++
     }
     for (k in unc) { split(k, p, SUBSEP); ul[p[1]]++ }
-    printf "%-26s %9s %11s %18s\n", "file", "functions", "edges", "lines w/ uncovered"
+    printf "0 %-24s %9s %18s %8s\n", "file", "functions", "edges", "uncovered lines"
     for (f in files) {
-        printf "%-26s %4d/%-4d %5d/%-5d %5.1f%% %6d\n", f, hitf[f], nf[f], fc[f], ft[f],
+        printf "1 %-24s %4d/%-4d %5d/%-5d %5.1f%% %6d\n", f, hitf[f], nf[f], fc[f], ft[f],
                ft[f] ? 100 * fc[f] / ft[f] : 0, ul[f]
-        C += fc[f]; T += ft[f]
+        C += fc[f]; T += ft[f]; HF += hitf[f]; NF += nf[f]
     }
-    printf "%-26s %9s %5d/%-5d %5.1f%%\n", "all", "", C, T, T ? 100 * C / T : 0
-}' "$all" | sort
+    printf "2 %-24s %4d/%-4d %5d/%-5d %5.1f%%\n", "all", HF, NF, C, T, T ? 100 * C / T : 0
+}' "$all" | sort | cut -c3-

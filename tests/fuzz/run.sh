@@ -26,19 +26,24 @@ cd "$top"
 
 FUZZ_S=${FUZZ_S:-180}
 targets=(${FUZZ_TARGETS:-generic-fuzz amd-avic-fuzz})
-bin=$top/build-fuzz/qemu-fuzz-x86_64
-out=$top/build-fuzz/fuzz-run
+fb=${FUZZ_BUILD:-build-fuzz}
+bin=$top/$fb/qemu-fuzz-x86_64
+out=$top/$fb/fuzz-run
 n=0 failed=0
 
 say() { n=$((n + 1)); echo "$1 $n - $2"; }
 
+if ! command -v clang-14 >/dev/null; then
+    say "ok" "fuzz # SKIP clang-14 is not installed (apt-get install clang-14 libclang-rt-14-dev)"
+    exit 0
+fi
 if [ -z "${FUZZ_NOBUILD:-}" ]; then
-    if ! scripts/build-fuzz.sh > "$top/build-fuzz.log" 2>&1; then
-        tail -30 "$top/build-fuzz.log" | sed 's/^/# /'
-        say "not ok" "fuzz: build (log: build-fuzz.log)"
+    if ! scripts/build-fuzz.sh > "$top/$fb.log" 2>&1; then
+        tail -30 "$top/$fb.log" | sed 's/^/# /'
+        say "not ok" "fuzz: build (log: $fb.log)"
         exit 1
     fi
-    grep '^# build-fuzz' "$top/build-fuzz.log"
+    grep "^# build-fuzz" "$top/$fb.log"
 fi
 [ -x "$bin" ] || { say "not ok" "fuzz: no $bin"; exit 1; }
 
@@ -73,7 +78,7 @@ clean_log() {
 }
 
 for t in "${targets[@]}"; do
-    mkdir -p "$out/$t/artifacts" "$top/build-fuzz/corpus/$t"
+    mkdir -p "$out/$t/artifacts" "$top/$fb/corpus/$t"
     rm -f "$out/$t/artifacts"/*
 
     regress=(tests/fuzz/regress/$t/*)
@@ -94,7 +99,7 @@ for t in "${targets[@]}"; do
     start=$SECONDS
     nice -n 10 "$bin" --fuzz-target="$t" "${flags[@]}" \
         -max_total_time="$FUZZ_S" -artifact_prefix="$out/$t/artifacts/" \
-        "$top/build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1
+        "$top/$fb/corpus/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1
     rc=$?
     stats=$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec' \
             "$log" | awk '{printf "%s ", $2}')
