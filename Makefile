@@ -6,6 +6,9 @@
 #                 skeleton): build/compare/report.txt
 #   make check-sanitize  the qtests and the guest suite on an ASan+UBSan
 #                 build in build-san/ (slow; not part of make check)
+#   make fuzz     libFuzzer (clang, ASan, UBSan) build in build-fuzz/, then
+#                 FUZZ_S seconds (default 180) of each fuzz target; fails
+#                 on any crash and prints the reproducer (tests/fuzz/run.sh)
 #   make run      boot Linux on the mission's line: RUN="l2-edu 1000 halted"
 #                 runs one program, no RUN gives a shell (scripts/run.sh)
 # KERNEL= (a pin, a bzImage or Debian packages) and KERNEL_ARGS= choose
@@ -15,7 +18,9 @@
 NINJA ?= ninja
 QEMU := build/qemu-system-x86_64
 
-.PHONY: all check check-sanitize demo run compare configure clean distclean FORCE
+FUZZ_S ?= 180
+
+.PHONY: all check check-sanitize fuzz demo run compare configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -44,6 +49,9 @@ compare: $(QEMU)
 check-sanitize:
 	scripts/check-sanitize.sh
 
+fuzz:
+	FUZZ_S=$(FUZZ_S) tests/fuzz/run.sh
+
 run: $(QEMU)
 	scripts/run.sh
 
@@ -51,4 +59,4 @@ clean:
 	$(NINJA) -C build clean
 
 distclean:
-	rm -rf build build-san qemu
+	rm -rf build build-san build-fuzz qemu

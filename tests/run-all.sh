@@ -35,6 +35,9 @@
 #           L2's count and L1's kernel log after (tests/linux/migrate-l1.sh)
 #   kvm-selftests  Linux's KVM selftests (APIC/SVM) in a Linux 7.2 L1,
 #           kvm_amd avic=0 and avic=1 (tests/kvm-selftests/run.sh)
+#   fuzz    make fuzz with FUZZ_S=20: the libFuzzer build (build-fuzz/),
+#           saved crash inputs replayed, 20 s of each fuzz target
+#           (tests/fuzz/run.sh; make fuzz for longer)
 #
 # TESTS="qtest" limits the run to the named groups.
 set -uo pipefail
@@ -55,6 +58,7 @@ groups=(
     "e2e    tests/linux/e2e.sh"
     "migrate-l1 tests/linux/migrate-l1.sh"
     "kvm-selftests tests/kvm-selftests/run.sh"
+    "fuzz   env FUZZ_S=20 tests/fuzz/run.sh"
 )
 
 passed=0 failed=0 skipped=0

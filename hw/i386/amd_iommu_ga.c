@@ -131,6 +131,18 @@ void amdvi_ga_reset(AMDVIState *s)
              ldq_le_p(&s->w1cmask[AMD_IOMMU_MMIO_STATUS]) |
              AMD_IOMMU_STATUS_GALOG_OVERFLOW | AMD_IOMMU_STATUS_GALOG_INT);
 
+    /*
+     * Status bits 63:11 are reserved here (the second PPR and event
+     * logs they report are not emulated): read as zero, whatever
+     * software writes.  Upstream's masks leave them writable; in vAPIC
+     * mode only, as our other changes to upstream's registers.
+     */
+    if (s->ga.vapic) {
+        stq_le_p(&s->romask[AMD_IOMMU_MMIO_STATUS],
+                 ldq_le_p(&s->romask[AMD_IOMMU_MMIO_STATUS]) |
+                 AMD_AVIC_MASK(63, 11));
+    }
+
     /* Reserved bits of our registers read as zero. */
     amdvi_ga_set_masks(s, AMD_IOMMU_MMIO_GALOG_BASE,
                        ~(AMD_IOMMU_RING_BASE_MASK | AMD_IOMMU_RING_LEN_MASK),
