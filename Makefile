@@ -2,8 +2,8 @@
 #   make          build build/qemu-system-x86_64 (configuring first if needed)
 #   make check    build, then run every test; the last line counts them
 #   make demo     boot Linux on our QEMU and show what it says
-#   make compare  the timing model's GA log vs GAPPI report (first
-#                 skeleton): build/compare/report.txt
+#   make compare  the timing model's GA log vs GAPPI report and plots:
+#                 build/compare/report.txt, *.svg
 #   make check-sanitize  the qtests and the guest suite on an ASan+UBSan
 #                 build in build-san/ (slow; not part of make check)
 #   make fuzz     libFuzzer (clang, ASan, UBSan) build in build-fuzz/, then

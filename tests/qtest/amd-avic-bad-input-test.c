@@ -283,6 +283,26 @@ static void test_read_only_registers(void)
 }
 
 /*
+ * A command-buffer tail past the end of the (4 KiB) buffer: nothing
+ * runs, and QEMU answers.  Before patch 0055 the head, wrapping at the
+ * end, never met such a tail and QEMU spun with the BQL held (found by
+ * make fuzz's generic-fuzz); this test then hung.  A sane tail written
+ * afterwards runs the commands.
+ */
+static void test_cmdbuf_tail_beyond(void)
+{
+    GaTest t;
+
+    ga_start(&t, GA_IOMMU);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_CMDBUF_TAIL, 0x2000);
+    g_assert_cmphex(iommu_readq(&t, AMD_IOMMU_MMIO_CMDBUF_HEAD), ==,
+                    t.cmd_tail);
+    iommu_writeq(&t, AMD_IOMMU_MMIO_CMDBUF_TAIL, t.cmd_tail);
+    iommu_completion_wait(&t, 0x6055);
+    ga_stop(&t);
+}
+
+/*
  * edu (on the mission's line): a DMA whose range leaves edu's 4 KiB
  * buffer is refused (guest error), not done.  Before patch 0054 edu
  * logged it and copied anyway, past the buffer into the rest of its
@@ -340,6 +360,8 @@ int main(int argc, char **argv)
     qtest_add_func("/amd-avic-bad-input/irte/legacy-reserved",
                    test_irte_legacy_reserved);
     qtest_add_func("/amd-avic-bad-input/galog/tail", test_galog_tail);
+    qtest_add_func("/amd-avic-bad-input/registers/cmdbuf-tail-beyond",
+                   test_cmdbuf_tail_beyond);
     qtest_add_func("/amd-avic-bad-input/registers/read-only",
                    test_read_only_registers);
     qtest_add_func("/amd-avic-bad-input/edu/dma-out-of-range",
