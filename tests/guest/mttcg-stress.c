@@ -280,30 +280,17 @@ static int mt_exit(struct vcpu *v)
     return VCPU_STOP;
 }
 
-/* Dest and IsRun of vCPU i's IRTE: one 128-bit cmpxchg, no invalidation. */
-static void irte_run(int i, bool run, uint32_t dest)
-{
-    volatile uint64_t *p = (volatile uint64_t *)&P.irt[IRTE_IDX0 + i];
-
-    for (;;) {
-        struct irte_ga n = { p[0], p[1] }, old = n;
-        n.lo = run ? n.lo | AMD_IOMMU_IRTE_LO_IS_RUN : n.lo & ~AMD_IOMMU_IRTE_LO_IS_RUN;
-        irte_set_dest(&n, dest);
-        if (cmpxchg16b(p, old.lo, old.hi, n.lo, n.hi))
-            return;
-    }
-}
-
 static void vcpu_load(int i, int me)
 {
     avic_set_running(V[i], me);
-    irte_run(i, true, me);
+    irte_cmpxchg_run(&P.irt[IRTE_IDX0 + i], true, me);
     atomic_inc(&S.loads);
 }
 
 static void vcpu_put(int i, int me)
 {
-    irte_run(i, false, me);             /* Destination stays: GAPPI's target */
+    /* Destination stays: GAPPI's target */
+    irte_cmpxchg_run(&P.irt[IRTE_IDX0 + i], false, me);
     avic_set_running(V[i], -1);
 }
 

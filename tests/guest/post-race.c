@@ -58,21 +58,6 @@ static bool take(void)
     return true;
 }
 
-/* IsRun and Destination by one 128-bit cmpxchg, no invalidation. */
-static void set_is_run(bool run, uint32_t dest)
-{
-    volatile uint64_t *p = (volatile uint64_t *)&P.irt[POST_IRTE_IDX];
-
-    for (;;) {
-        struct irte_ga n = { p[0], p[1] }, old = n;
-
-        n.lo = run ? n.lo | AMD_IOMMU_IRTE_LO_IS_RUN : n.lo & ~AMD_IOMMU_IRTE_LO_IS_RUN;
-        irte_set_dest(&n, dest);
-        if (cmpxchg16b(p, old.lo, old.hi, n.lo, n.hi))
-            return;
-    }
-}
-
 static uint32_t rng_next(uint32_t *s)
 {
     *s = *s * 1103515245u + 12345u;
@@ -118,13 +103,13 @@ static void vcpu_thread(void *arg)
     uint32_t rng = 0x2545f491u;
 
     while (!R.quit) {
-        set_is_run(true, me);
+        irte_cmpxchg_run(&P.irt[POST_IRTE_IDX], true, me);
         R.run_seq++;
         for (unsigned i = rand_delay(&rng); i; i--)
             take();
         /* KVM's blocking path: not running, full barrier, last look. */
         P.wake = 0;
-        set_is_run(false, me);
+        irte_cmpxchg_run(&P.irt[POST_IRTE_IDX], false, me);
         mb();
         if (take()) {
             R.caught++;

@@ -80,6 +80,24 @@ static inline void irte_set_dest(struct irte_ga *e, uint32_t dest)
     e->hi = (e->hi & ~AMD_IOMMU_IRTE_HI_DEST_HI_MASK) |
             ((uint64_t)(dest >> 24) << AMD_IOMMU_IRTE_HI_DEST_HI_SHIFT);
 }
+/*
+ * IsRun and Destination of a live guest-mode IRTE by one 128-bit
+ * cmpxchg and no invalidation: what KVM does on vCPU load/put/block
+ * (the IOMMU does not cache those fields).
+ */
+static inline void irte_cmpxchg_run(struct irte_ga *e, bool run, uint32_t dest)
+{
+    volatile uint64_t *p = (volatile uint64_t *)e;
+
+    for (;;) {
+        struct irte_ga n = { p[0], p[1] }, old = n;
+
+        n.lo = run ? n.lo | AMD_IOMMU_IRTE_LO_IS_RUN : n.lo & ~AMD_IOMMU_IRTE_LO_IS_RUN;
+        irte_set_dest(&n, dest);
+        if (cmpxchg16b(p, old.lo, old.hi, n.lo, n.hi))
+            return;
+    }
+}
 /* Replace a live IRTE with one 128-bit cmpxchg (as Linux does), then
  * INVALIDATE_INTERRUPT_TABLE + COMPLETION_WAIT. */
 bool irte_update(struct iommu *io, uint16_t devid, struct irte_ga *live, struct irte_ga val);
