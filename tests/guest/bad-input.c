@@ -21,41 +21,6 @@
 #define OUTSIDE_RAM     0xf000000000ULL     /* legal (< 2^40), no RAM there */
 
 extern volatile uint64_t unexpected_irqs;
-static volatile uint64_t ran;
-
-static void l2_mark(void *arg)
-{
-    ran++;
-}
-
-static unsigned maxphys(void)
-{
-    return cpuid_eax(0x80000008) & 0xff;
-}
-
-/* True if VMRUN failed with VMEXIT_INVALID and no L2 instruction ran. */
-static bool vmrun_invalid(struct vcpu *v)
-{
-    uint64_t r0 = ran;
-    vcpu_reset_guest(v);
-    uint64_t code = vcpu_run(v);
-    if (code != SVM_EXIT_INVALID || ran != r0)
-        diag("  exit code %#llx, L2 ran %llu times", (unsigned long long)code,
-             (unsigned long long)(ran - r0));
-    return code == SVM_EXIT_INVALID && ran == r0 && !v->done;
-}
-
-static bool vmrun_ok(struct vcpu *v)
-{
-    uint64_t r0 = ran;
-    vcpu_reset_guest(v);
-    uint64_t code = vcpu_run(v);
-    if (!v->done || ran != r0 + 1)
-        diag("  exit code %#llx, L2 ran %llu times", (unsigned long long)code,
-             (unsigned long long)(ran - r0));
-    return v->done && ran == r0 + 1;
-}
-
 /* Run with VMCB field @off = @val; @want_invalid: VMRUN must fail. */
 static bool try_field(struct vcpu *v, unsigned off, uint64_t val, bool want_invalid,
                       bool *back)
@@ -74,7 +39,7 @@ static void xavic_checks(void)
 {
     struct vcpu *v = NULL;
     bool back = true;
-    uint64_t bad = maxphys() < 52 ? 1ULL << maxphys() : 0;
+    uint64_t bad = cpu_maxphys() < 52 ? 1ULL << cpu_maxphys() : 0;
 
     tap_todo(avic_supported() ? NULL : "AVIC not offered by this CPU");
     if (!TODO_ACTIVE) {
@@ -107,7 +72,7 @@ static void x2avic_checks(void)
 {
     struct vcpu *v = NULL;
     bool back = true;
-    uint64_t bad = maxphys() < 52 ? 1ULL << maxphys() : 0;
+    uint64_t bad = cpu_maxphys() < 52 ? 1ULL << cpu_maxphys() : 0;
 
     tap_todo(x2avic_supported() ? NULL : "x2AVIC not offered by this CPU");
     if (!TODO_ACTIVE) {

@@ -491,3 +491,39 @@ bool l2_call(struct l2_server *s, uint32_t op, uint64_t a0, uint64_t a1)
     __atomic_store_n(&s->seq, seq, __ATOMIC_SEQ_CST);
     return wait_until(READ_ONCE(s->done) == seq, 1000000);
 }
+
+/* ---- VMRUN consistency checks ---- */
+
+volatile uint64_t l2_marks;
+
+void l2_mark(void *arg)
+{
+    l2_marks++;
+}
+
+unsigned cpu_maxphys(void)
+{
+    return cpuid_eax(0x80000008) & 0xff;
+}
+
+bool vmrun_invalid(struct vcpu *v)
+{
+    uint64_t r0 = l2_marks;
+    vcpu_reset_guest(v);
+    uint64_t code = vcpu_run(v);
+    if (code != SVM_EXIT_INVALID || l2_marks != r0)
+        diag("  exit code %#llx, L2 ran %llu times", (unsigned long long)code,
+             (unsigned long long)(l2_marks - r0));
+    return code == SVM_EXIT_INVALID && l2_marks == r0 && !v->done;
+}
+
+bool vmrun_ok(struct vcpu *v)
+{
+    uint64_t r0 = l2_marks;
+    vcpu_reset_guest(v);
+    uint64_t code = vcpu_run(v);
+    if (!v->done || l2_marks != r0 + 1)
+        diag("  exit code %#llx, L2 ran %llu times", (unsigned long long)code,
+             (unsigned long long)(l2_marks - r0));
+    return v->done && l2_marks == r0 + 1;
+}

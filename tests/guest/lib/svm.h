@@ -247,4 +247,16 @@ int l2_rip_class(uint64_t rip);
  * a write is dropped; RIP moves past the 2-byte instruction. */
 void l2_emulate_skip(struct vcpu *v, uint64_t val);
 
+/* ---- VMRUN consistency checks (bad-programming, bad-input) ---- */
+/* An L2 entry (vcpu_create's function) that only counts its runs. */
+extern volatile uint64_t l2_marks;
+void l2_mark(void *arg);
+/* CPUID 8000_0008h.EAX[7:0]: MAXPHYADDR. */
+unsigned cpu_maxphys(void);
+/* Reset the L2 of @v (entry l2_mark) and run it: true if VMRUN failed
+ * with VMEXIT_INVALID and no L2 instruction ran (a diag line if not). */
+bool vmrun_invalid(struct vcpu *v);
+/* ... true if the L2 ran once and finished (a diag line if not). */
+bool vmrun_ok(struct vcpu *v);
+
 #endif
