@@ -44,7 +44,7 @@
 
 static struct vcpu *V[NV];
 static struct {
-    volatile uint32_t wake[NV], quit;
+    volatile uint32_t wake[NV], blocked[NV], quit;
     volatile uint64_t entries, bad, dup;
     volatile uint32_t seen[NV][NVEC];   /* entries per IRTE this round */
 } G;
@@ -118,12 +118,22 @@ static void sched(void *arg)
         if (irr_any(V[v]))
             continue;
         cli();
+        G.blocked[v] = 1;
         while (!G.wake[v] && !G.quit) {
             safe_halt();
             cli();
         }
+        G.blocked[v] = 0;
         sti();
     }
+}
+
+static bool all_blocked(void)
+{
+    for (int v = 0; v < NV; v++)
+        if (!G.blocked[v])
+            return false;
+    return true;
 }
 
 static void galog_handler(struct frame *f)
@@ -208,12 +218,15 @@ int main(void)
     data_off = cap + ((pci_read16(P.edu.bdf, cap + 2) & 0x80) ? 12 : 8);
     on_cpu_async(1, sched, NULL);
     on_cpu_async(2, sched, NULL);
-    /* Both vCPUs block at once (their first VMMCALL). */
-    udelay(200000);
-
     bool burst_ok = true;
     for (int r = 1; r <= ROUNDS; r++) {
         uint64_t e0 = G.entries;
+        /*
+         * Each burst starts with both vCPUs blocked (IsRun = 0), or some
+         * posts ring doorbells instead of logging: after the previous
+         * round a vCPU may still be taking its IRR on a loaded host.
+         */
+        burst_ok &= wait_until(all_blocked(), 10000000);
         memset((void *)G.seen, 0, sizeof(G.seen));
         cli();                          /* the GA log interrupt waits */
         for (int v = 0; v < NV; v++) {
