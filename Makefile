@@ -9,6 +9,9 @@
 #   make fuzz     libFuzzer (clang, ASan, UBSan) build in build-fuzz/, then
 #                 FUZZ_S seconds (default 180) of each fuzz target; fails
 #                 on any crash and prints the reproducer (tests/fuzz/run.sh)
+#   make fuzz-avic  the CPU side's fuzzer, a guest image (random AVIC
+#                 programming and L2 APIC traffic), seed after seed for
+#                 FUZZ_S seconds (tests/fuzz/avic-guest.sh)
 #   make run      boot Linux on the mission's line: RUN="l2-edu 1000 halted"
 #                 runs one program, no RUN gives a shell (scripts/run.sh)
 # KERNEL= (a pin, a bzImage or Debian packages) and KERNEL_ARGS= choose
@@ -20,7 +23,7 @@ QEMU := build/qemu-system-x86_64
 
 FUZZ_S ?= 180
 
-.PHONY: all check check-sanitize fuzz demo run compare configure clean distclean FORCE
+.PHONY: all check check-sanitize fuzz fuzz-avic demo run compare configure clean distclean FORCE
 
 all: $(QEMU)
 
@@ -51,6 +54,9 @@ check-sanitize:
 
 fuzz:
 	FUZZ_S=$(FUZZ_S) tests/fuzz/run.sh
+
+fuzz-avic: $(QEMU)
+	FUZZ_S=$(FUZZ_S) tests/fuzz/avic-guest.sh
 
 run: $(QEMU)
 	scripts/run.sh

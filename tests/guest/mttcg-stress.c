@@ -138,12 +138,6 @@ static void read_knobs(void)
 
 /* ---- helpers ---- */
 
-static uint32_t rng_next(uint32_t *s)
-{
-    *s = *s * 1103515245u + 12345u;
-    return *s >> 8;
-}
-
 static bool irr_any(struct vcpu *v)
 {
     for (int w = 0; w < 8; w++)

@@ -58,12 +58,6 @@ static bool take(void)
     return true;
 }
 
-static uint32_t rng_next(uint32_t *s)
-{
-    *s = *s * 1103515245u + 12345u;
-    return *s >> 8;
-}
-
 /*
  * A random delay, in plain loop iterations (PAUSE would leave TCG's
  * execution loop), on a random scale from 16 to 32K iterations: the

@@ -47,6 +47,7 @@ compare-gappi    60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device 
 compare-running  60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu -icount shift=0,sleep=off -rtc clock=vm
 compare-remap    60  -smp 3 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic? -device amd-iommu,intremap=on,xtsup=on,vapic=on?,gappi=on? -device edu -icount shift=0,sleep=off -rtc clock=vm
 bad-input        60  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
+avic-fuzz       120  -smp 2 -cpu EPYC-Genoa,+svm,+x2apic,+avic,+x2avic?
 '
 COMMON_ARGS='-nodefaults -M q35 -accel tcg -m 256M -display none -vga none -nic none
   -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4'

@@ -158,6 +158,22 @@ void udelay(uint64_t us);
     }                                                                           \
     __ok; })
 
+/* ---- pseudo-random numbers for the randomized tests ---- */
+/* A 32-bit LCG: cheap, good enough for delays and choices. */
+static inline uint32_t rng_next(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+/* SplitMix64: 64 well-mixed bits per call, any seed. */
+static inline uint64_t rng64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 /* ---- page allocator (identity-mapped RAM, zeroed pages) ---- */
 void *alloc_pages(unsigned n);
 static inline void *alloc_page(void) { return alloc_pages(1); }
