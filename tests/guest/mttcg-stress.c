@@ -97,6 +97,7 @@ static struct {
     volatile uint64_t dev_sent;
     volatile uint64_t gappi;            /* GAPPI interrupts naming it */
     volatile uint64_t ipi_sent[MAX_VCPUS];      /* to each target */
+    volatile uint32_t sending;          /* between stop_ipi's check and the ICR */
     /* the watchdog's view */
     uint64_t wd_seq, wd_since;
     bool wd_on;
@@ -193,6 +194,9 @@ static void l2_fn(void *arg)
         sti();
         seen = t;
         uint32_t r = rng_next(&rng);
+        /* Dekker with the drain: sending is set before stop_ipi is read,
+         * so once the drain sees every sending clear, no IPI is begun. */
+        __atomic_store_n(&Q[me].sending, 1, __ATOMIC_SEQ_CST);
         if (!S.stop_ipi && nv > 1) {
             int to = (me + 1 + r % (nv - 1)) % nv;
             if (Q[me].ipi_sent[to] == ipi_got(me, to)) {
@@ -200,6 +204,7 @@ static void l2_fn(void *arg)
                 apic_icr_write(VEC_IPI0 + me, to);
             }
         }
+        __atomic_store_n(&Q[me].sending, 0, __ATOMIC_SEQ_CST);
         if ((r >> 12) % K.move_n == 0)
             vmmcall(HC_MOVE, 0);
     }
@@ -679,12 +684,15 @@ static void run_mode(bool gappi)
                 }
             }
         }
-        /* Quiesce: no new IPIs, then everything sent must arrive. */
-        S.stop_ipi = 1;
-        mb();
+        /* Quiesce: no new IPIs (none half-sent), then everything sent
+         * must arrive. */
+        __atomic_store_n(&S.stop_ipi, 1, __ATOMIC_SEQ_CST);
         uint64_t dl = deadline_us(STUCK_US);
         while (!expired(dl)) {
-            if (total_got(NULL, NULL) == total_sent()) {
+            bool quiet = true;
+            for (int i = 0; i < nv; i++)
+                quiet &= !READ_ONCE(Q[i].sending);
+            if (quiet && total_got(NULL, NULL) == total_sent()) {
                 drained = true;
                 break;
             }
