@@ -16,6 +16,8 @@ pkgs=(
     seabios ipxe-qemu
     busybox-static cpio xz-utils kmod
     gnuplot-nox         # make compare: the plots (build/compare/*.svg)
+    bc libelf-dev libssl-dev    # kbuild: building Linux (objtool needs libelf)
+    clang-14 libclang-rt-14-dev # make fuzz: libFuzzer (scripts/build-fuzz.sh)
 )
 
 missing=()
