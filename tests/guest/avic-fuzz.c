@@ -4,7 +4,8 @@
  * reach (the qtest accelerator runs no guest code).
  *
  * Each iteration, on CPU 0, starts from a well-formed AVIC VM (xAVIC or
- * x2AVIC, as the seed draws) and then:
+ * x2AVIC, as the seed draws; vCPU 0 runs, vCPU 1 has its backing page
+ * in the arena and is marked running on CPU 1 or not) and then:
  *   - mutates a few of: the VMCB's AVIC fields (backing page, logical
  *     and physical table pointers, MAX_INDEX, APIC BAR, int_ctl bits,
  *     clean bits), physical and logical APIC ID table entries, and
@@ -180,6 +181,10 @@ static void vm_restore(bool x2)
     memset(F.vm->log_table, 0, PAGE_SIZE);
     vmcb_write32(v, VMCB_INT_CTL, F.base_ctl);
     vcpu_avic_init(v);
+    /* A second vCPU (APIC ID 1), its backing page in the arena, now
+     * running on CPU 1 and now not: a target accelerated IPIs can reach. */
+    F.vm->phys_table[1] = virt_to_phys(F.arena[0]) | AVIC_PHYS_ENTRY_VALID |
+                          (rnd(2) ? AVIC_PHYS_ENTRY_IS_RUNNING | 1 : 0);
     vmcb_write32(v, VMCB_CLEAN, 0);
     msr_intercepts(vmcb_read32(v, VMCB_INT_CTL));
 }
@@ -321,6 +326,11 @@ static void make_script(void)
             s->a = AVIC_X2APIC_MSR_BASE + rnd(0x100);
             break;
         case ST_ICR:
+            if (rnd(2)) {       /* what AVIC accelerates: fixed, edge, no shorthand */
+                s->b = (32 + rnd(224)) | (rnd(4) ? 0 : APIC_DEST_LOGICAL);
+                s->a = rnd(3);
+                break;
+            }
             /* vector, delivery mode, destination mode, level, trigger,
              * shorthand; now and then the reserved bits too */
             s->b = rand_vector() | rnd(8) << 8 | rnd(2) << 11 | rnd(2) << 14 |
