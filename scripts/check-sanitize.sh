@@ -32,7 +32,8 @@ echo "# check-sanitize: build took $((SECONDS - start)) s"
 # test hypervisor's "pass" is status 1, which is also ASan's default.
 # detect_leaks: QEMU leaks nothing at exit in these runs (measured; the
 # qtests end it with SIGTERM, the guest suite with isa-debug-exit, the
-# migration test with QMP quit), so no suppression file is needed.
+# migration test with QMP quit; savevm/loadvm since patch 0056), so no
+# suppression file is needed.
 export ASAN_OPTIONS="halt_on_error=1:exitcode=66:print_stacktrace=1:detect_leaks=1:log_path=$top/$build/asan"
 export UBSAN_OPTIONS="halt_on_error=1:exitcode=66:print_stacktrace=1"
 # The guest suite's images and logs go to build-san/guest.  QEMU= is
