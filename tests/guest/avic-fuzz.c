@@ -78,7 +78,7 @@ static struct {
     struct step step[MAX_STEPS];
     struct mutation mut[MAX_MUTATIONS];
     /* what happened, over the run */
-    uint64_t vmruns, invalid, exits[8], l2_gp, irqs, doorbells, doorbell_gp, posts;
+    uint64_t invalid, exits[8], l2_gp, irqs, doorbells, doorbell_gp, posts;
     volatile uint32_t quit, pause, paused;
 } F;
 
