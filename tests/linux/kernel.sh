@@ -208,6 +208,12 @@ out=$(KERNEL="${debs[*]}" RUN="l2-edu 50 halted" "$top/scripts/run.sh" 2>&1)
 rc=$?
 check "make run KERNEL=\"linux-binary-*.deb linux-modules-*.deb\" RUN=\"l2-edu 50 halted\" exits 0 ($((SECONDS - start)) s)" \
     test ${#debs[@]} = 2 -a $rc = 0
+if [ $rc != 0 ]; then
+    # The next boot overwrites run.log: keep this one, and show its end.
+    cp "$top/build/linux/run.log" "$top/build/linux/run-debs.log" 2>/dev/null
+    echo "# make run exited $rc; its last lines (console: build/linux/run-debs.log):"
+    tail -25 <<< "$out" | sed 's/^/#   /'
+fi
 # The tree run-linux.sh booted: unpacked from the packages (not the
 # pin's tree), keyed by their sha256.
 tree=$("$top/scripts/fetch-linux.sh" "${debs[@]}" 2>/dev/null)
